@@ -1,0 +1,74 @@
+"""`jazz-plugin export`: corpus -> windows -> training -> quality -> model.onnx + weights."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+from jazz_plugin.codec import Codec
+from jazz_plugin.errors import ConfigError
+from jazz_plugin.modelinfo import ModelInfo
+
+from .corpus import builtin_corpus, load_midi_corpus
+from .dataset import make_dataset
+from .onnx_export import save_onnx, to_onnx
+from .quality import baseline_scores, lstm_score, quality_table
+from .train import TrainResult, predict_windows, train
+
+
+def check_writable(out: str) -> None:
+    """Fail before training, not after, when --out cannot take our files."""
+    try:
+        os.makedirs(out, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise ConfigError(f"--out {out!r} is not writable ({e.strerror})") from None
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Train and write DIR/model.onnx and DIR/model.weights.h5; prints the quality table."""
+    check_writable(args.out)
+    codec = Codec()
+    if args.midi:
+        corpus = load_midi_corpus(args.midi, codec, args.track)
+    else:
+        corpus = builtin_corpus(codec, seed=args.seed)
+    print(f"corpus: {corpus.summary}", file=sys.stderr)
+    ds = make_dataset(corpus.pieces, codec.n_values, args.tx, seed=args.seed)
+    print(f"windows: {len(ds.X)} train, {len(ds.X_val)} validation, Tx={args.tx}, "
+          f"n_values={codec.n_values}, n_a={args.n_a}", file=sys.stderr)
+    result = train(ds, codec.n_values, args.n_a, epochs=args.epochs, unrolled=args.unrolled,
+                   seed=args.seed)
+    print(f"trained ({'unrolled djmodel' if args.unrolled else 'fused'}): first epoch "
+          f"{result.first_epoch_s:.1f} s, all {args.epochs} epochs {result.total_s:.1f} s, "
+          f"final loss/token {result.final_loss:.4f}; kept epoch {result.best_epoch} "
+          f"(validation loss/token {result.best_val_loss:.4f})", file=sys.stderr)
+    scores = [lstm_score(predict_windows(result.LSTM_cell, result.densor, ds.X_val), ds.Y_val)]
+    scores += baseline_scores(ds.train_tokens, ds.X_val, ds.Y_val, codec.n_values)
+    table = quality_table(scores)
+    print(table)
+    info = ModelInfo(
+        vocabulary=codec.names, n_a=args.n_a, tx=args.tx, corpus=corpus.summary,
+        quality={s.name: {"nll": round(s.nll, 4), "accuracy": round(s.accuracy, 4)}
+                 for s in scores},
+    )
+    model_path = os.path.join(args.out, "model.onnx")
+    save_onnx(to_onnx(result.LSTM_cell, result.densor, info), model_path)
+    weights_path = os.path.join(args.out, "model.weights.npz")
+    save_weights(result, weights_path)
+    print(f"wrote {model_path} and {weights_path}", file=sys.stderr)
+    return 0
+
+
+def save_weights(result: TrainResult, path: str) -> None:
+    """The Keras weights of LSTM_cell and densor, in Keras's own order, atomically."""
+    import numpy as np
+
+    tmp = f"{path}.partial.npz"
+    arrays = {f"LSTM_cell_{i}": w for i, w in enumerate(result.LSTM_cell.get_weights())}
+    arrays |= {f"densor_{i}": w for i, w in enumerate(result.densor.get_weights())}
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)

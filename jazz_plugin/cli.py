@@ -1,0 +1,193 @@
+"""The `jazz-plugin` command: run (the daemon), ports, generate, export.
+
+Thin wrappers over the library. Any JazzError becomes one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import ConfigError, JazzError
+
+EXPORT_MODULES = {"tensorflow", "tf2onnx", "onnx", "keras"}
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return value
+
+
+def _midi_pitch(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 127:
+        raise argparse.ArgumentTypeError(f"a MIDI pitch is 0..127, got {text!r}")
+    return value
+
+
+def _channel(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"a MIDI channel is 1..16, got {text!r}")
+    return value
+
+
+def _bpm(text: str) -> float:
+    value = float(text)
+    if not 20 <= value <= 400:
+        raise argparse.ArgumentTypeError(f"tempo must be 20..400 BPM, got {text!r}")
+    return value
+
+
+def _add_sampling(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--argmax", action="store_true", help="always the likeliest token (the seed's)")
+    g.add_argument("--temperature", type=float, help="< 1 more predictable, > 1 wilder")
+    p.add_argument("--top-k", type=int, help="sample only from the k likeliest tokens")
+    p.add_argument("--top-p", type=float, help="sample only from the top p of probability")
+    p.add_argument("--seed", type=int, help="random seed, to reproduce a run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jazz-plugin",
+                                     description="A jazz improviser for your MIDI setup.")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="listen on a MIDI port and improvise back (the default)")
+    run.add_argument("--model", help="ONNX step model (default: the shipped one)")
+    run.add_argument("--in-port", help="connect to an existing input port (partial name)")
+    run.add_argument("--out-port", help="connect to an existing output port (partial name)")
+    run.add_argument("--api", choices=["auto", "alsa", "jack", "coremidi"], default="auto")
+    run.add_argument("--client-name", default="jazz-plugin", help="MIDI client name prefix")
+    run.add_argument("--mode", choices=["call-response", "duet", "solo"])
+    run.add_argument("--bpm", type=_bpm, help="internal tempo (default 120)")
+    run.add_argument("--clock", choices=["internal", "external"])
+    run.add_argument("--channel", type=_channel, help="output channel 1..16 (default 1)")
+    run.add_argument("--velocity", type=int, help="base velocity 1..127 (default 80)")
+    run.add_argument("--low", type=_midi_pitch, help="lowest pitch played (default 48)")
+    run.add_argument("--high", type=_midi_pitch, help="highest pitch played (default 84)")
+    run.add_argument("--phrase-end", type=float, metavar="BEATS",
+                     help="silence that ends a call, in beats (default 4 = one bar)")
+    run.add_argument("--answer-on", choices=["beat", "bar"], help="where an answer starts")
+    run.add_argument("--min-bars", type=_positive_int, help="shortest answer (default 1)")
+    run.add_argument("--max-bars", type=_positive_int, help="longest answer (default 8)")
+    run.add_argument("--thru", action="store_true", help="pass the input through to the output")
+    run.add_argument("--cc", action="append", default=[], metavar="NAME=NUMBER",
+                     help="map a live control to a CC number (see README)")
+    run.add_argument("--config", help="TOML config file (command-line options win)")
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.add_argument("-q", "--quiet", action="store_true")
+    _add_sampling(run)
+    run.set_defaults(func=_cmd_run)
+
+    ports = sub.add_parser("ports", help="list MIDI ports")
+    ports.add_argument("--api", choices=["auto", "alsa", "jack", "coremidi"], default="auto")
+    ports.set_defaults(func=_cmd_ports)
+
+    gen = sub.add_parser("generate", help="write an improvised solo to a MIDI file (no TF)")
+    gen.add_argument("--model", help="ONNX step model (default: the shipped one)")
+    gen.add_argument("--steps", type=_positive_int, default=64, help="tokens to generate")
+    gen.add_argument("--seed-midi", help="a MIDI file whose melody the solo continues")
+    gen.add_argument("--bpm", type=_bpm, default=140.0)
+    gen.add_argument("--low", type=_midi_pitch, default=0)
+    gen.add_argument("--high", type=_midi_pitch, default=127)
+    gen.add_argument("--plot", metavar="OUT.png", help="also draw a piano roll (needs matplotlib)")
+    gen.add_argument("-o", "--output", required=True, metavar="OUT.mid")
+    _add_sampling(gen)
+    gen.set_defaults(func=_cmd_generate)
+
+    exp = sub.add_parser("export", help="train on MIDI or the built-in corpus; write model.onnx")
+    src = exp.add_mutually_exclusive_group()
+    src.add_argument("--midi", nargs="+", metavar="PATH", help="MIDI files or folders (recursive)")
+    src.add_argument("--builtin", action="store_true", help="our synthetic corpus (default)")
+    exp.add_argument("--track", help="melody track name or index (default: most solo-like)")
+    exp.add_argument("--epochs", type=_positive_int, default=100)
+    exp.add_argument("--tx", type=_positive_int, default=30, help="window length in tokens")
+    exp.add_argument("--n-a", type=_positive_int, default=64, help="LSTM state size")
+    exp.add_argument("--unrolled", action="store_true", help="train through djmodel (slow)")
+    exp.add_argument("--seed", type=int, default=0)
+    exp.add_argument("--out", default="out", help="output folder (default: out)")
+    exp.set_defaults(func=_cmd_export)
+    return parser
+
+
+def _sampler(args: argparse.Namespace):
+    from .sampling import Sampler
+
+    s = Sampler(seed=args.seed, argmax=args.argmax)
+    if args.temperature is not None:
+        if args.temperature <= 0:
+            raise ConfigError(f"--temperature must be > 0, got {args.temperature}")
+        s.temperature = args.temperature
+    if args.top_k is not None:
+        s.top_k = args.top_k
+    if args.top_p is not None:
+        if not 0 < args.top_p <= 1:
+            raise ConfigError(f"--top-p must be in (0, 1], got {args.top_p}")
+        s.top_p = args.top_p
+    return s
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .daemon import run_daemon
+
+    return run_daemon(args, _sampler(args))
+
+
+def _cmd_ports(args: argparse.Namespace) -> int:
+    from .ports import list_ports
+
+    for line in list_ports(args.api):
+        print(line)
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .engine import Engine
+    from .generate import improvise, read_seed, write_atomically
+
+    if args.high - args.low < 11:
+        raise ConfigError(f"--low {args.low} .. --high {args.high} must span at least an octave")
+    engine = Engine(args.model)
+    seed_notes = read_seed(args.seed_midi) if args.seed_midi else None
+    notes = improvise(engine, _sampler(args), args.steps, seed_notes, args.low, args.high)
+    write_atomically(notes, args.output, args.bpm)
+    print(f"wrote {len(notes)} notes to {args.output}", file=sys.stderr)
+    if args.plot:
+        from .pianoroll import plot_pianoroll
+
+        plot_pianoroll(notes, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    try:
+        from export.cli import run_export
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] in EXPORT_MODULES:
+            raise JazzError(f"'jazz-plugin export' needs the export extra ({e.name} is missing): "
+                            "pip install 'jazz-plugin[export]'") from None
+        raise
+    return run_export(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; `jazz-plugin` alone means `jazz-plugin run`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "run")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except JazzError as e:
+        print(f"jazz-plugin: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Live controls over MIDI CC, and the TOML config file that can set them.
+
+Default mapping (CC 20-26 are undefined in the MIDI spec, so no synth uses them):
+temperature 20, mode 21, answer_length 22, argmax 23, mute 24, panic 25, end_phrase 26.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULT_CC = {"temperature": 20, "mode": 21, "answer_length": 22, "argmax": 23, "mute": 24,
+              "panic": 25, "end_phrase": 26}
+RESERVED_CC = {0: "bank select", 32: "bank select LSB", 64: "sustain pedal",
+               **{n: "channel mode messages" for n in range(120, 128)}}
+
+
+class Controls:
+    """CC number -> control name, checked for range and collisions."""
+
+    def __init__(self, mapping: dict[str, int] | None = None) -> None:
+        self.mapping = dict(DEFAULT_CC)
+        self.mapping.update(mapping or {})
+        self._check()
+        self.by_number = {num: name for name, num in self.mapping.items()}
+
+    def _check(self) -> None:
+        seen: dict[int, str] = {}
+        for name, num in self.mapping.items():
+            if name not in DEFAULT_CC:
+                raise ConfigError(f"unknown control {name!r}; known: {', '.join(DEFAULT_CC)}")
+            if not isinstance(num, int) or isinstance(num, bool) or not 0 <= num <= 127:
+                raise ConfigError(f"CC number for {name!r} must be 0..127, got {num!r}")
+            if num in RESERVED_CC:
+                raise ConfigError(f"CC {num} for {name!r} is reserved ({RESERVED_CC[num]})")
+            if num in seen:
+                raise ConfigError(f"CC {num} is mapped twice: to {seen[num]!r} and {name!r}")
+            seen[num] = name
+
+    def action_for(self, number: int) -> str | None:
+        return self.by_number.get(number)
+
+
+def parse_cc_options(options: list[str]) -> dict[str, int]:
+    """`--cc NAME=NUMBER` options -> a mapping (checked later by Controls)."""
+    out: dict[str, int] = {}
+    for opt in options:
+        name, sep, num = opt.partition("=")
+        if not sep or not num.strip().lstrip("-").isdigit():
+            raise ConfigError(f"--cc {opt!r}: expected NAME=NUMBER, e.g. --cc temperature=74")
+        out[name.strip().replace("-", "_")] = int(num)
+    return out
+
+
+def load_config(path: str) -> dict:
+    """Read a TOML config: top-level run options plus a [cc] table."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path!r} ({e.strerror})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config {path!r} is not valid TOML ({e})") from None
+    cc = data.get("cc", {})
+    if not isinstance(cc, dict):
+        raise ConfigError(f"config {path!r}: [cc] must be a table of NAME = NUMBER")
+    return data

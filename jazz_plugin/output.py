@@ -1,0 +1,83 @@
+"""Everything we send, with every sounding note tracked until its note-off.
+
+`silence_messages` carries the protocol knowledge once: every path that must silence the
+output (stop, panic, SIGTERM, error, mode change, lost clock) goes through `Output.silence`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+NOTE_OFF, NOTE_ON, CONTROL_CHANGE = 0x80, 0x90, 0xB0
+SUSTAIN_PEDAL = 64  # CC 64: damper pedal; 0 = up
+ALL_NOTES_OFF = 123  # CC 123: channel mode message
+
+
+def silence_messages(sounding: Iterable[tuple[int, int]],
+                     channels: Iterable[int]) -> list[list[int]]:
+    """Note-offs for every sounding (channel, pitch), then per channel CC 64 = 0 and CC 123."""
+    msgs = [[NOTE_OFF | ch, pitch, 0] for ch, pitch in sorted(sounding)]
+    for ch in sorted(set(channels)):
+        msgs.append([CONTROL_CHANGE | ch, SUSTAIN_PEDAL, 0])
+        msgs.append([CONTROL_CHANGE | ch, ALL_NOTES_OFF, 0])
+    return msgs
+
+
+class Output:
+    """A send function plus the set of notes it left sounding."""
+
+    def __init__(self, send: Callable[[list[int]], None], channel: int) -> None:
+        self._send = send
+        self.channel = channel  # zero-based
+        self.sounding: set[tuple[int, int]] = set()
+        self.channels_used: set[int] = {channel}
+        self.muted = False
+        self.sent_notes = 0
+        self.send_errors = 0
+
+    def send(self, msg: list[int]) -> None:
+        """Send raw bytes; a lost port must not take the daemon down with it."""
+        try:
+            self._send(msg)
+        except Exception:
+            self.send_errors += 1
+
+    def note_on(self, pitch: int, velocity: int) -> None:
+        key = (self.channel, pitch)
+        if self.muted:
+            return
+        if key in self.sounding:  # re-strike: close the old one first
+            self.send([NOTE_OFF | self.channel, pitch, 0])
+        self.send([NOTE_ON | self.channel, pitch, velocity])
+        self.sounding.add(key)
+        self.sent_notes += 1
+
+    def note_off(self, pitch: int) -> None:
+        key = (self.channel, pitch)
+        if key in self.sounding:
+            self.sounding.discard(key)
+            self.send([NOTE_OFF | self.channel, pitch, 0])
+
+    def thru(self, msg: list[int]) -> None:
+        """Pass an input message on, tracking its notes like our own."""
+        status = msg[0] & 0xF0
+        if status in (NOTE_ON, NOTE_OFF) and len(msg) >= 3:
+            key = (msg[0] & 0x0F, msg[1])
+            self.channels_used.add(key[0])
+            if status == NOTE_ON and msg[2] > 0:
+                self.sounding.add(key)
+            else:
+                self.sounding.discard(key)
+        self.send(msg)
+
+    def release(self) -> None:
+        """Note-offs for everything sounding (a clean interruption, no controller resets)."""
+        for ch, pitch in sorted(self.sounding):
+            self.send([NOTE_OFF | ch, pitch, 0])
+        self.sounding.clear()
+
+    def silence(self) -> None:
+        """Note-offs, sustain up and all-notes-off on every channel we used."""
+        for msg in silence_messages(self.sounding, self.channels_used):
+            self.send(msg)
+        self.sounding.clear()

@@ -1,0 +1,76 @@
+"""Note events on absolute musical deadlines.
+
+Events are kept in ticks and turned into times only when asked, through the clock, so a
+tempo change (or a new MIDI clock pulse) moves every pending deadline at once. Nothing here
+sleeps: the daemon waits until `next_time()` and calls `due(now)`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+LATE_LIMIT = 0.050  # seconds: an event this late is dropped (counted), never played in a burst
+
+
+@dataclass(order=True)
+class Event:
+    """A note-on or note-off at a tick; offs sort before ons at the same tick."""
+
+    tick: float
+    order: int  # 0 = note-off, 1 = note-on
+    seq: int
+    pitch: int = 0
+    velocity: int = 0
+
+    @property
+    def is_on(self) -> bool:
+        return self.order == 1
+
+
+class Scheduler:
+    """A heap of future note events, read against a clock."""
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.heap: list[Event] = []
+        self._seq = 0
+        self.missed = 0  # note-ons dropped because they were too late
+
+    def add_note(self, tick: float, end_tick: float, pitch: int, velocity: int) -> None:
+        self._seq += 1
+        heapq.heappush(self.heap, Event(tick, 1, self._seq, pitch, velocity))
+        heapq.heappush(self.heap, Event(end_tick, 0, self._seq, pitch, 0))
+
+    def next_time(self) -> float | None:
+        """The time of the earliest event, or None when nothing is pending."""
+        if not self.heap or not self.clock.running:
+            return None
+        return self.clock.time_of(self.heap[0].tick)
+
+    def due(self, now: float) -> list[Event]:
+        """Pop every event whose time has come; note-ons later than LATE_LIMIT are dropped
+        (with their note-offs played as usual, which are harmless)."""
+        out: list[Event] = []
+        if not self.clock.running:
+            return out
+        heap = self.heap
+        while heap and self.clock.time_of(heap[0].tick) <= now:
+            event = heapq.heappop(heap)
+            if event.is_on and now - self.clock.time_of(event.tick) > LATE_LIMIT:
+                self.missed += 1
+                self._drop_off(event.seq)
+                continue
+            out.append(event)
+        return out
+
+    def _drop_off(self, seq: int) -> None:
+        self.heap = [e for e in self.heap if e.seq != seq]
+        heapq.heapify(self.heap)
+
+    def pending_ons(self) -> int:
+        return sum(e.is_on for e in self.heap)
+
+    def clear(self) -> None:
+        """Forget every pending event (the caller silences what already sounds)."""
+        self.heap.clear()
