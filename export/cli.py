@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import tempfile
+from typing import TYPE_CHECKING
 
 from jazz_plugin.codec import Codec
 from jazz_plugin.errors import ConfigError
@@ -13,24 +14,39 @@ from jazz_plugin.modelinfo import ModelInfo
 
 from .corpus import builtin_corpus, load_midi_corpus
 from .dataset import make_dataset
-from .onnx_export import save_onnx, to_onnx
 from .quality import baseline_scores, lstm_score, quality_table
-from .train import TrainResult, predict_windows, train
+
+if TYPE_CHECKING:
+    from .train import TrainResult
 
 
-def check_writable(out: str) -> None:
-    """Fail before training, not after, when --out cannot take our files."""
+def check_writable(out: str) -> bool:
+    """Fail before training, not after, when --out cannot take our files.
+
+    Returns whether the folder was created here (so a failed run can remove it again).
+    """
+    created = not os.path.isdir(out)
     try:
         os.makedirs(out, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out):
             pass
     except OSError as e:
         raise ConfigError(f"--out {out!r} is not writable ({e.strerror})") from None
+    return created
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Train and write DIR/model.onnx and DIR/model.weights.h5; prints the quality table."""
-    check_writable(args.out)
+    """Train and write DIR/model.onnx and DIR/model.weights.npz; prints the quality table."""
+    created = check_writable(args.out)
+    try:
+        return _export(args)
+    except BaseException:
+        if created and not os.listdir(args.out):
+            os.rmdir(args.out)
+        raise
+
+
+def _export(args: argparse.Namespace) -> int:
     codec = Codec()
     if args.midi:
         corpus = load_midi_corpus(args.midi, codec, args.track)
@@ -40,6 +56,9 @@ def run_export(args: argparse.Namespace) -> int:
     ds = make_dataset(corpus.pieces, codec.n_values, args.tx, seed=args.seed)
     print(f"windows: {len(ds.X)} train, {len(ds.X_val)} validation, Tx={args.tx}, "
           f"n_values={codec.n_values}, n_a={args.n_a}", file=sys.stderr)
+    from .onnx_export import save_onnx, to_onnx  # TensorFlow loads only once input is good
+    from .train import predict_windows, train
+
     result = train(ds, codec.n_values, args.n_a, epochs=args.epochs, unrolled=args.unrolled,
                    seed=args.seed)
     print(f"trained ({'unrolled djmodel' if args.unrolled else 'fused'}): first epoch "

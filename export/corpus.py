@@ -32,23 +32,23 @@ class Corpus:
 def load_midi_corpus(paths: Sequence[str], codec: Codec, track: str | None = None) -> Corpus:
     """Read every MIDI file under `paths`; bad files are skipped with one warning each."""
     files = find_midi_files(paths)
-    pieces, names, skipped = [], [], 0
+    pieces, names, reasons = [], [], []
     for path in files:
         try:
             line = quantize(read_melody(path, track), TICKS_PER_QUARTER)
+            if len(line) < 2:
+                raise MidiFileError(f"{path!r} has fewer than 2 notes")
         except MidiFileError as e:
             print(f"warning: skipped {e}", file=sys.stderr)
-            skipped += 1
-            continue
-        if len(line) < 2:
-            print(f"warning: skipped {path!r}: fewer than 2 notes", file=sys.stderr)
-            skipped += 1
+            reasons.append(str(e))
             continue
         pieces.append(codec.encode(line))
         names.append(path)
+    skipped = len(reasons)
     print(f"corpus: {len(pieces)} files used, {skipped} skipped", file=sys.stderr)
     if not pieces:
-        raise CorpusError(f"no usable MIDI file among {len(files)} found; see the warnings above")
+        first = f": {reasons[0]}" if len(reasons) == 1 else f" (first: {reasons[0]})"
+        raise CorpusError(f"no usable MIDI file among {len(files)} found{first}")
     return Corpus(pieces, f"midi: {len(pieces)} files used, {skipped} skipped", names)
 
 

@@ -91,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--steps", type=_positive_int, default=64, help="tokens to generate")
     gen.add_argument("--seed-midi", help="a MIDI file whose melody the solo continues")
     gen.add_argument("--bpm", type=_bpm, default=140.0)
-    gen.add_argument("--low", type=_midi_pitch, default=0)
-    gen.add_argument("--high", type=_midi_pitch, default=127)
+    gen.add_argument("--low", type=_midi_pitch, default=48)
+    gen.add_argument("--high", type=_midi_pitch, default=84)
     gen.add_argument("--plot", metavar="OUT.png", help="also draw a piano roll (needs matplotlib)")
     gen.add_argument("-o", "--output", required=True, metavar="OUT.mid")
     _add_sampling(gen)
@@ -164,13 +164,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    try:
-        from export.cli import run_export
-    except ModuleNotFoundError as e:
-        if (e.name or "").split(".")[0] in EXPORT_MODULES:
-            raise JazzError(f"'jazz-plugin export' needs the export extra ({e.name} is missing): "
-                            "pip install 'jazz-plugin[export]'") from None
-        raise
+    import importlib.util
+
+    missing = [m for m in sorted(EXPORT_MODULES) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise JazzError(f"'jazz-plugin export' needs the export extra ({', '.join(missing)} "
+                        "missing): pip install 'jazz-plugin[export]'")
+    from export.cli import run_export
+
     return run_export(args)
 
 

@@ -40,8 +40,8 @@ class Part:
 
     @property
     def solo_score(self) -> float:
-        """Higher for what looks like a solo line: many notes, little polyphony."""
-        return len(self.notes) * (1.0 - self.polyphony)
+        """Higher for what looks like a solo line: many onsets, little polyphony."""
+        return len({s for _p, s, _e in self.notes}) * (1.0 - self.polyphony)
 
 
 def read_parts(path: str) -> list[Part]:
