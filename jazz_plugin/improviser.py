@@ -121,7 +121,7 @@ class Improviser:
             self.status.state = "stopped"
             self.log("clock stopped: all notes closed")
         elif change == "start":
-            self.log(f"clock started at {self.clock.bpm:.1f} BPM")
+            self.log("clock started")
             if self.settings.mode != "call-response":
                 self._start_continuous(self.clock.tick_at(t))
             else:

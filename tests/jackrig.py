@@ -1,0 +1,175 @@
+"""A real `jazz-plugin run` process and a real JACK MIDI peer that plays to it and listens.
+
+Shared by the end-to-end tests, the soak test and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import rtmidi
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOTE_ON, NOTE_OFF, CC = 0x90, 0x80, 0xB0
+
+
+class Daemon:
+    """`jazz-plugin run ARGS` with its stderr collected in the background."""
+
+    def __init__(self, *args: str, client: str | None = None) -> None:
+        self.client = client or f"jp-{uuid.uuid4().hex[:6]}"
+        cmd = [sys.executable, "-m", "jazz_plugin.cli", "run", "--api", "jack",
+               "--client-name", self.client, *args]
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     text=True, cwd=ROOT)
+        self.lines: list[str] = []
+        self.ready_at: float | None = None
+        self._ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+            if "ready:" in line:
+                self.ready_at = time.monotonic()
+                self._ready.set()
+        self._ready.set()
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        assert self._ready.wait(timeout), "daemon did not start"
+        assert self.ready_at is not None, "\n".join(self.lines)
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(self.lines)
+
+    def stop(self, sig: int = 15, timeout: float = 10) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        time.sleep(0.05)  # let the reader thread take the last lines
+        return code
+
+
+class Peer:
+    """A JACK MIDI client wired to the daemon: `send` to jazz-in, `received` from jazz-out."""
+
+    def __init__(self, daemon_client: str) -> None:
+        tag = uuid.uuid4().hex[:6]
+        self.out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"peer-out-{tag}")
+        self.inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"peer-in-{tag}")
+        self.inp.ignore_types(sysex=False, timing=False, active_sense=False)
+        self.received: list[tuple[float, list[int]]] = []
+        self.inp.set_callback(lambda ev, _d: self.received.append((time.monotonic(), ev[0])))
+        self._connect(self.out, f"{daemon_client}-in:jazz-in", "to-jazz")
+        self._connect(self.inp, f"{daemon_client}-out:jazz-out", "from-jazz")
+
+    @staticmethod
+    def _connect(port, name: str, own: str) -> None:
+        deadline = time.monotonic() + 10
+        while True:
+            names = port.get_ports()
+            if name in names:
+                port.open_port(names.index(name), own)
+                return
+            assert time.monotonic() < deadline, f"{name} not found among {names}"
+            time.sleep(0.05)
+
+    def send(self, *msg: int) -> None:
+        self.out.send_message(list(msg))
+
+    def phrase(self, pitches, step: float = 0.12, velocity: int = 100, channel: int = 0,
+               t0: float | None = None, length: float = 0.8) -> float:
+        """Play a line on absolute deadlines (each note `length` of a step); returns the time
+        of the last note-off."""
+        t0 = time.monotonic() + 0.01 if t0 is None else t0
+        off = t0
+        for i, p in enumerate(pitches):
+            sleep_until(t0 + i * step)
+            self.send(NOTE_ON | channel, p, velocity)
+            off = t0 + i * step + step * length
+            sleep_until(off)
+            self.send(NOTE_OFF | channel, p, 0)
+        return time.monotonic()
+
+    def notes(self, since: float = 0.0):
+        """(time, channel, pitch) of received note-ons, and the same for note-offs."""
+        ons, offs = [], []
+        for t, m in list(self.received):
+            if t < since or len(m) < 3:
+                continue
+            if m[0] & 0xF0 == NOTE_ON and m[2] > 0:
+                ons.append((t, m[0] & 0x0F, m[1]))
+            elif m[0] & 0xF0 == NOTE_OFF or (m[0] & 0xF0 == NOTE_ON and m[2] == 0):
+                offs.append((t, m[0] & 0x0F, m[1]))
+        return ons, offs
+
+    def hanging(self) -> set[tuple[int, int]]:
+        """(channel, pitch) still on after everything received, honouring CC 123."""
+        sounding: set[tuple[int, int]] = set()
+        for _t, m in list(self.received):
+            if len(m) < 3:
+                continue
+            kind, ch = m[0] & 0xF0, m[0] & 0x0F
+            if kind == NOTE_ON and m[2] > 0:
+                sounding.add((ch, m[1]))
+            elif kind == NOTE_OFF or kind == NOTE_ON:
+                sounding.discard((ch, m[1]))
+        return sounding
+
+    def controls(self) -> list[list[int]]:
+        return [m for _t, m in list(self.received) if len(m) == 3 and m[0] & 0xF0 == CC]
+
+    def close(self) -> None:
+        self.out.delete()
+        self.inp.delete()
+
+
+def sleep_until(deadline: float) -> None:
+    """Sleep to an absolute deadline (no accumulating sleeps)."""
+    delay = deadline - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def wait_for(predicate, timeout: float, step: float = 0.01) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+class ClockSender(threading.Thread):
+    """Sends MIDI clock (start, then 24 PPQN) at a tempo, on absolute deadlines.
+
+    It has its own JACK client: rtmidi ports are not safe to share between threads.
+    """
+
+    def __init__(self, daemon_client: str, bpm: float) -> None:
+        super().__init__(daemon=True)
+        self.out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"clock-{uuid.uuid4().hex[:6]}")
+        Peer._connect(self.out, f"{daemon_client}-in:jazz-in", "clock")
+        self.interval = 60 / bpm / 24
+        self.pulses: list[float] = []
+        self.halt = threading.Event()
+
+    def set_bpm(self, bpm: float) -> None:
+        self.interval = 60 / bpm / 24
+
+    def run(self) -> None:
+        self.out.send_message([0xFA])
+        next_pulse = time.monotonic() + 0.005
+        while not self.halt.is_set():
+            sleep_until(next_pulse)
+            self.out.send_message([0xF8])
+            self.pulses.append(time.monotonic())
+            next_pulse += self.interval
+        self.out.delete()

@@ -1,0 +1,127 @@
+"""The real `jazz-plugin run` process on real JACK MIDI ports, played by a real peer."""
+
+import time
+
+import pytest
+from conftest import jazz, one_error_line
+from jackrig import CC, ClockSender, Daemon, Peer, wait_for
+
+from jazz_plugin.controls import DEFAULT_CC
+from jazz_plugin.output import ALL_NOTES_OFF, SUSTAIN_PEDAL
+
+pytestmark = pytest.mark.usefixtures("jack_server")
+BPM = 240  # quick bars keep the tests short: a beat is 0.25 s, a bar 1 s
+
+
+@pytest.fixture
+def rig(request):
+    args = getattr(request, "param", ())
+    daemon = Daemon("--bpm", str(BPM), "--channel", "5", "--low", "55", "--high", "79",
+                    "--seed", "1", *args)
+    daemon.wait_ready()
+    peer = Peer(daemon.client)
+    yield daemon, peer
+    daemon.stop()
+    peer.close()
+
+
+def test_a_phrase_gets_an_answer_after_the_phrase_end(rig):
+    daemon, peer = rig
+    last_off = peer.phrase([60, 62, 64, 67, 69, 67])
+    assert wait_for(lambda: peer.notes()[0], timeout=5), daemon.stderr
+    ons, _ = peer.notes()
+    assert ons[0][0] - last_off >= 4 * 60 / BPM * 0.95  # not before a bar of silence
+    assert "call of 6 notes; answering 1 bar(s)" in daemon.stderr
+    time.sleep(1.5)  # the rest of the one-bar answer
+    ons, offs = peer.notes()
+    assert {ch for _t, ch, _p in ons} == {4}  # --channel 5
+    assert all(55 <= p <= 79 for _t, _ch, p in ons)
+    assert peer.hanging() == set()  # every note-on got its note-off, before any stop
+    assert sorted(p for *_x, p in ons) == sorted(p for *_x, p in offs)
+
+
+@pytest.mark.parametrize("rig", [("--argmax",)], indirect=True)
+def test_argmax_gives_the_same_answer_to_the_same_phrase(rig):
+    daemon, peer = rig
+    tick = 60 / BPM / 12
+    answers, phase = [], None
+    for _ in range(3):
+        start = time.monotonic()
+        t0 = None
+        if phase is not None:  # play on the daemon's own grid, so both calls quantize alike
+            t0 = phase + (int((start + 0.05 - phase) / tick) + 1) * tick
+        peer.phrase([62, 65, 69, 72, 71], step=6 * tick, length=4 / 6, t0=t0)
+        assert wait_for(lambda s=start: len(peer.notes(s)[0]) > 0, 5), daemon.stderr
+        time.sleep(2.5)  # let the one-bar answer finish
+        ons = peer.notes(start)[0]
+        answers.append([p for _t, _ch, p in ons])
+        phase = ons[0][0] % tick  # the first round only teaches us where the grid is
+    assert answers[1] == answers[2] and len(answers[1]) >= 2
+
+
+@pytest.mark.parametrize("rig", [("--clock", "external", "--min-bars", "2")], indirect=True)
+def test_external_clock_answer_onsets_fall_on_the_clock_grid(rig):
+    daemon, peer = rig
+    clock = ClockSender(daemon.client, 100)
+    clock.start()
+    try:
+        time.sleep(1.0)
+        start = time.monotonic()
+        peer.phrase([60, 63, 67, 70, 72, 70, 67, 63], step=0.15)
+        assert wait_for(lambda: len(peer.notes(start)[0]) >= 1, 8), daemon.stderr
+        time.sleep(5.0)  # the rest of the two-bar answer (2.4 s a bar at 100 BPM)
+    finally:
+        clock.halt.set()
+        clock.join()
+    grid = 60 / 100 / 12  # one tick of the 12-per-quarter grid: 50 ms
+    first_pulse = clock.pulses[0]
+    assert "answering 2 bar(s)" in daemon.stderr
+    assert len(peer.notes(start)[0]) >= 2
+    for t, _ch, _p in peer.notes(start)[0]:
+        k = (t - first_pulse) / grid
+        assert abs(k - round(k)) * grid < 0.010, f"onset {t - first_pulse:.4f} s is off the grid"
+
+
+def test_sigterm_mid_answer_leaves_no_note_hanging(rig):
+    daemon, peer = rig
+    peer.phrase([60, 62, 64, 65, 67, 69, 71, 72] * 2, step=0.1)
+    assert wait_for(lambda: len(peer.notes()[0]) >= 2, 6), daemon.stderr
+    assert daemon.stop(15) == 0
+    time.sleep(0.1)
+    assert peer.hanging() == set()
+    assert [0xB4, SUSTAIN_PEDAL, 0] in peer.controls()
+    assert [0xB4, ALL_NOTES_OFF, 0] in peer.controls()
+    assert "Traceback" not in daemon.stderr
+
+
+def test_mute_silences_and_panic_closes_everything(rig):
+    daemon, peer = rig
+    peer.send(CC, DEFAULT_CC["mute"], 127)
+    start = time.monotonic()
+    peer.phrase([60, 64, 67])
+    time.sleep(2.5)
+    assert "call of 3 notes" in daemon.stderr
+    assert peer.notes(start)[0] == []  # muted: the answer made no sound
+    peer.send(CC, DEFAULT_CC["mute"], 0)
+    start = time.monotonic()
+    peer.phrase([60, 62, 64, 65, 67, 69, 71, 72] * 2, step=0.1)
+    assert wait_for(lambda: len(peer.notes(start)[0]) >= 1, 6), daemon.stderr
+    peer.send(CC, DEFAULT_CC["panic"], 127)
+    assert wait_for(lambda: [0xB4, ALL_NOTES_OFF, 0] in peer.controls(), 2)
+    assert peer.hanging() == set()
+    count = len(peer.notes()[0])
+    time.sleep(1.0)
+    assert len(peer.notes()[0]) == count  # the answer was dropped, not resumed
+
+
+def test_unknown_in_port_is_one_clear_error(jack_server):
+    proc = jazz("run", "--api", "jack", "--in-port", "no-such-port-anywhere", timeout=30)
+    assert "no MIDI input port matches 'no-such-port-anywhere'" in one_error_line(proc)
+
+
+def test_ports_command_lists_the_daemons_ports(rig):
+    daemon, _peer = rig
+    proc = jazz("ports", "--api", "jack", timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{daemon.client}-out:jazz-out" in proc.stdout
+    assert f"{daemon.client}-in:jazz-in" in proc.stdout
