@@ -34,6 +34,8 @@ class TrainResult:
     final_loss: float  # mean cross-entropy per token on the training windows, last epoch
     best_epoch: int  # the epoch whose weights were kept (lowest validation loss)
     best_val_loss: float
+    epoch_times: list[float]  # seconds since fit() began, at the end of each epoch
+    losses: list[float]  # training loss per token, each epoch
 
 
 class EpochPrinter(keras.callbacks.Callback):
@@ -103,7 +105,7 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = epochs, unrolled: 
         sync_back(seq, LSTM_cell)
     return TrainResult(LSTM_cell, densor, reshaper, printer.epoch_times[0],
                        printer.epoch_times[-1], printer.losses[-1], printer.best_epoch,
-                       printer.best_val)
+                       printer.best_val, printer.epoch_times, printer.losses)
 
 
 def predict_windows(LSTM_cell: keras.layers.LSTM, densor: keras.layers.Dense,

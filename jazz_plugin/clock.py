@@ -14,7 +14,8 @@ TICKS_PER_BEAT = TICKS_PER_QUARTER
 TICKS_PER_BAR = 4 * TICKS_PER_QUARTER  # we count in 4/4
 TEMPO_SMOOTHING = 0.15  # weight of each new pulse interval in the tempo estimate
 TEMPO_JUMP = 0.25  # a pulse interval this far off the estimate, twice running, resets it
-CLOCK_TIMEOUT_PULSES = 48  # no pulse for this many expected pulses: the clock has stopped
+CLOCK_TIMEOUT_PULSES = 8  # no pulse for this many expected pulses: the clock has gone away
+CLOCK_TIMEOUT_MIN = 0.3  # seconds; never time out sooner than this
 
 CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
 
@@ -49,6 +50,13 @@ class InternalClock:
         """The internal clock ignores MIDI clock messages."""
         return None
 
+    def check(self, now: float) -> str | None:
+        """The internal clock never goes away."""
+        return None
+
+    def deadline(self) -> float | None:
+        return None
+
 
 class ExternalClock:
     """Follows MIDI clock: 24 PPQN with a smoothed tempo, start/stop/continue, SPP."""
@@ -64,6 +72,7 @@ class ExternalClock:
         self.last_pulse: float | None = None
         self.off_count = 0
         self.pulses = 0
+        self.stopped = False  # by a Stop message: only Start/Continue resume
 
     @property
     def bpm(self) -> float:
@@ -84,14 +93,17 @@ class ExternalClock:
         if status == START:
             self.pending_position = 0.0
             self.running, self.anchor_tick, self.anchor_time = True, 0.0, t
+            self.stopped = False
+            self.last_pulse = None
             return "start"
         if status == CONTINUE:
-            self.running = True
+            self.running, self.stopped = True, False
             self.anchor_time = t
+            self.last_pulse = None
             return "start"
         if status == STOP:
             was = self.running
-            self.running = False
+            self.running, self.stopped = False, True
             self.pending_position = None
             return "stop" if was else None
         if status == SONG_POSITION and len(data) >= 3:
@@ -99,6 +111,21 @@ class ExternalClock:
             self.pending_position = sixteenths * TICKS_PER_QUARTER / 4
             self.anchor_tick = self.pending_position
             return None
+        return None
+
+    def deadline(self) -> float | None:
+        """When, without another pulse, the clock counts as gone (None when not running)."""
+        if not self.running or self.last_pulse is None:
+            return None
+        expected = self.sec_per_tick * TICKS_PER_PULSE
+        return self.last_pulse + max(CLOCK_TIMEOUT_PULSES * expected, CLOCK_TIMEOUT_MIN)
+
+    def check(self, now: float) -> str | None:
+        """'stop' when the pulses have stopped coming (the DAW quit, a cable came out)."""
+        deadline = self.deadline()
+        if deadline is not None and now > deadline:
+            self.running = False
+            return "stop"
         return None
 
     def _pulse(self, t: float) -> str | None:
@@ -125,8 +152,11 @@ class ExternalClock:
                 started = "start"
         elif self.running:
             self.anchor_tick += TICKS_PER_PULSE
-        else:
-            return None  # stopped: keep the tempo estimate, hold the position
+        elif self.stopped:
+            return None  # stopped by a message: keep the tempo estimate, hold the position
+        else:  # pulses are back after a timeout: carry on from where we were
+            self.anchor_tick += TICKS_PER_PULSE
+            started = "start"
         self.anchor_time = t
         self.running = True
         return started

@@ -132,8 +132,9 @@ def run_daemon(args: argparse.Namespace, sampler: Sampler) -> int:
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     ports_text = (f"in={o['in_port'] or o['client_name'] + '-in:jazz-in'} "
                   f"out={o['out_port'] or o['client_name'] + '-out:jazz-out'}")
+    # grid-origin: the monotonic time of tick 0, so other programs can check our timing
     status.ready(f"ready: {ports_text} mode={settings.mode} clock={clock.source} "
-                 f"{clock.bpm:.0f} BPM model={engine.path}")
+                 f"{clock.bpm:.0f} BPM model={engine.path} grid-origin={clock.time_of(0):.6f}")
     code = 0
     try:
         imp.start(time.monotonic())
@@ -147,6 +148,9 @@ def run_daemon(args: argparse.Namespace, sampler: Sampler) -> int:
     finally:
         imp.shutdown()
         time.sleep(FLUSH_DELAY)
+        st = imp.status
+        status.log(f"stats: notes in {st.notes_in}, out {st.notes_out}, answers {st.answers}, "
+                   f"input dropped {queue.dropped}, missed deadlines {imp.sched.missed}")
         status.close()
         for s, handler in old.items():
             signal.signal(s, handler)

@@ -113,7 +113,9 @@ class Improviser:
 
     def _on_clock(self, t: float, msg: mido.Message) -> None:
         status = msg.bytes()
-        change = self.clock.handle(status[0], status, t)
+        self._clock_change(self.clock.handle(status[0], status, t), t)
+
+    def _clock_change(self, change: str | None, t: float) -> None:
         if change == "stop":
             self.sched.clear()
             self.output.silence()
@@ -218,6 +220,7 @@ class Improviser:
     # --- time --------------------------------------------------------------------------
     def poll(self, now: float) -> None:
         """Do whatever is due at `now`: play events, generate one step ahead, end phrases."""
+        self._clock_change(self.clock.check(now), now)
         self._dispatch(now)
         if self.generating and self.clock.running:
             steps = 0
@@ -234,6 +237,9 @@ class Improviser:
     def next_wakeup(self, now: float) -> float | None:
         """The next time `poll` has something to do (None: only input can change things)."""
         times = []
+        deadline = self.clock.deadline()
+        if deadline is not None:
+            times.append(deadline + 1e-3)
         t = self.sched.next_time()
         if t is not None:
             times.append(t)

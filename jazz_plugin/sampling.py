@@ -30,17 +30,19 @@ class Sampler:
         self.rng = np.random.default_rng(self.seed)
 
     def __call__(self, probs: np.ndarray) -> int:
-        """One token index from probs [n_values]."""
+        """One token index from probs [n_values]: one sort, one cumsum, one draw."""
         if self.argmax or self.temperature <= 0:
             return int(np.argmax(probs))
-        logits = np.log(np.maximum(probs.astype(np.float64), 1e-30)) / self.temperature
-        p = np.exp(logits - logits.max())
-        if 0 < self.top_k < p.size:
-            p[np.argpartition(p, -self.top_k)[:-self.top_k]] = 0.0
-        if self.top_p < 1.0:
-            order = np.argsort(p)[::-1]
-            cum = np.cumsum(p[order]) / p.sum()
-            cut = int(np.searchsorted(cum, self.top_p)) + 1  # keep the token that crosses top_p
-            p[order[cut:]] = 0.0
-        p /= p.sum()
-        return int(self.rng.choice(p.size, p=p))
+        p = probs / probs.max()
+        if self.temperature != 1.0:
+            p **= 1.0 / self.temperature  # = softmax(log p / T), up to normalisation
+        order = np.argsort(-p)  # likeliest first
+        cum = np.cumsum(p[order])
+        keep = p.size
+        if self.top_p < 1.0:  # keep the token that crosses top_p
+            keep = int(np.searchsorted(cum, self.top_p * cum[-1])) + 1
+        if 0 < self.top_k < keep:
+            keep = self.top_k
+        keep = min(keep, p.size)
+        i = int(np.searchsorted(cum[:keep], self.rng.random() * cum[keep - 1], side="right"))
+        return int(order[min(i, keep - 1)])

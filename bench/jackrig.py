@@ -1,10 +1,11 @@
 """A real `jazz-plugin run` process and a real JACK MIDI peer that plays to it and listens.
 
-Shared by the end-to-end tests, the soak test and the benchmarks.
+Shared by the benchmarks, the end-to-end tests and the soak test.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import subprocess
 import sys
@@ -30,6 +31,7 @@ class Daemon:
                                      text=True, cwd=ROOT)
         self.lines: list[str] = []
         self.ready_at: float | None = None
+        self.grid_origin: float | None = None  # monotonic time of the daemon's tick 0
         self._ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -38,6 +40,8 @@ class Daemon:
             self.lines.append(line.rstrip("\n"))
             if "ready:" in line:
                 self.ready_at = time.monotonic()
+                if "grid-origin=" in line:
+                    self.grid_origin = float(line.rsplit("grid-origin=", 1)[1].split()[0])
                 self._ready.set()
         self._ready.set()
 
@@ -160,6 +164,11 @@ class ClockSender(threading.Thread):
         self.interval = 60 / bpm / 24
         self.pulses: list[float] = []
         self.halt = threading.Event()
+        self.requests: collections.deque = collections.deque()
+
+    def request(self, *msg: int) -> None:
+        """Send a message from the clock's own thread, before its next pulse."""
+        self.requests.append(list(msg))
 
     def set_bpm(self, bpm: float) -> None:
         self.interval = 60 / bpm / 24
@@ -169,6 +178,8 @@ class ClockSender(threading.Thread):
         next_pulse = time.monotonic() + 0.005
         while not self.halt.is_set():
             sleep_until(next_pulse)
+            while self.requests:
+                self.out.send_message(self.requests.popleft())
             self.out.send_message([0xF8])
             self.pulses.append(time.monotonic())
             next_pulse += self.interval

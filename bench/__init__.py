@@ -1,0 +1,1 @@
+"""Benchmarks: speed, timing and memory, measured side by side in one run (`python -m bench`)."""

@@ -1,0 +1,51 @@
+"""`python -m bench [--quick] [--only SECTION ...] [--soak MINUTES] [--json PATH]`.
+
+Runs every section in one process, side by side, and prints one table (also as JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .table import machine, render, write_json
+
+SECTIONS = ("step", "train", "daemon")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="fewer repeats; under 3 minutes")
+    p.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    p.add_argument("--soak", type=float, metavar="MINUTES", help="run the soak test instead")
+    p.add_argument("--json", default="bench/results.json", help="where to write the JSON")
+    args = p.parse_args(argv)
+    if args.soak:
+        from .soak import report, soak
+
+        result = soak(args.soak * 60)
+        print(report(result))
+        return 0 if result.ok else 1
+    rows = []
+    started = time.monotonic()
+    for section in args.only or SECTIONS:
+        t = time.monotonic()
+        if section == "step":
+            from .model_bench import run
+        elif section == "train":
+            from .train_bench import run
+        else:
+            from .daemon_bench import run
+        rows += run(args.quick)
+        print(f"[{section}: {time.monotonic() - t:.0f} s]", file=sys.stderr, flush=True)
+    print(f"machine: {machine()}")
+    print(f"command: python -m bench {' '.join(argv)} ({time.monotonic() - started:.0f} s)")
+    print(render(rows))
+    write_json(rows, args.json, argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The daemon over real JACK ports: start-up, memory, idle CPU, latency and onset timing.
+
+Onset error is measured against each note's intended time: the daemon prints the monotonic
+time of its grid's tick 0 (`grid-origin=`), and CLOCK_MONOTONIC is shared by all processes,
+so a note at tick k was meant for `origin + k * tick`. With external clock, tick k was
+meant for the moment the bench sent the clock pulse that marks it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import psutil
+
+from .jackrig import ClockSender, Daemon, Peer, sleep_until, wait_for
+from .table import Row
+
+
+def _errors_ms(onsets: list[float], origin: float, tick: float) -> np.ndarray:
+    k = np.round((np.asarray(onsets) - origin) / tick)
+    return (np.asarray(onsets) - (origin + k * tick)) * 1e3
+
+
+def _onset_rows(sec: str, name: str, errors_ms: np.ndarray, note: str) -> Row:
+    a = np.abs(errors_ms)
+    return Row(sec, name, float(np.median(a)), float(np.percentile(a, 99)), "ms",
+               note=f"max {a.max():.2f} ms, n={len(a)}; {note}")
+
+
+def _rss_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def _uss_mb(pid: int) -> float:
+    """Memory private to the process: RSS less shared pages such as JACK's server segment."""
+    return psutil.Process(pid).memory_full_info().uss / 2**20
+
+
+def startup_and_idle(quick: bool) -> list[Row]:
+    sec = "daemon"
+    starts, rss, uss = [], [], []
+    for _ in range(1 if quick else 3):
+        d = Daemon()
+        d.wait_ready()
+        starts.append(d.ready_at - d.started)
+        rss.append(_rss_mb(d.proc.pid))
+        uss.append(_uss_mb(d.proc.pid))
+        d.stop()
+    rows = [Row(sec, "cold start to ports open", float(np.median(starts)), max(starts), "s",
+                note=f"n={len(starts)}, process start to 'ready'"),
+            Row(sec, "RSS after start", float(np.median(rss)), unit="MB",
+                note="includes JACK's shared server memory"),
+            Row(sec, "USS after start (private memory)", float(np.median(uss)), unit="MB",
+                note="RSS less shared pages")]
+    d = Daemon()
+    d.wait_ready()
+    proc = psutil.Process(d.proc.pid)
+    window = 3.0 if quick else 10.0
+    time.sleep(0.5)
+    before = proc.cpu_times()
+    t0 = time.monotonic()
+    time.sleep(window)
+    after = proc.cpu_times()
+    cpu = (after.user + after.system - before.user - before.system) / (time.monotonic() - t0)
+    rows.append(Row(sec, f"idle CPU over {window:.0f} s", cpu * 100, unit="%"))
+    d.stop()
+    return rows
+
+
+def latency(quick: bool) -> list[Row]:
+    """Phrase end (last note-off + one bar) -> first answer note, and that note's error."""
+    bpm = 120
+    d = Daemon("--bpm", str(bpm), "--seed", "0", "--max-bars", "1")
+    d.wait_ready()
+    peer = Peer(d.client)
+    lat, first_err = [], []
+    for _ in range(2 if quick else 6):
+        start = time.monotonic()
+        last_off = peer.phrase([60, 62, 64, 67, 69, 67, 64, 62], step=0.125)
+        phrase_end = last_off + 4 * 60 / bpm
+        if wait_for(lambda s=start: peer.notes(s)[0], 6):
+            t_first = peer.notes(start)[0][0][0]
+            lat.append((t_first - phrase_end) * 1e3)
+            first_err.append(_errors_ms([t_first], d.grid_origin, 60 / bpm / 12)[0])
+        sleep_until(time.monotonic() + 2.2)  # the rest of the one-bar answer
+    d.stop()
+    peer.close()
+    sec = "answer"
+    return [Row(sec, "phrase end -> first answer note", float(np.median(lat)), max(lat), "ms",
+                note=f"n={len(lat)}; waits for the next beat (<= 500 ms at 120 BPM)"),
+            Row(sec, "first answer note vs its beat", float(np.median(np.abs(first_err))),
+                float(np.max(np.abs(first_err))), "ms", note="the latency the daemon adds")]
+
+
+def onsets_internal(quick: bool, bpm: float, seconds: float, sixteenths_in: bool) -> list[Row]:
+    """Solo (or duet fed sixteenths) at a tempo; every note-on against its intended time."""
+    mode = "duet" if sixteenths_in else "solo"
+    d = Daemon("--bpm", str(bpm), "--mode", mode, "--seed", "0")
+    d.wait_ready()
+    peer = Peer(d.client)
+    rss0 = _rss_mb(d.proc.pid)
+    t_end = time.monotonic() + seconds
+    if sixteenths_in:  # a steady stream of sixteenth notes steering the model
+        step = 60 / bpm / 4
+        t, k = time.monotonic() + 0.05, 0
+        while t < t_end:
+            sleep_until(t)
+            peer.send(0x90, 60 + (k * 5) % 12, 90)
+            sleep_until(t + step * 0.7)
+            peer.send(0x80, 60 + (k * 5) % 12, 0)
+            k += 1
+            t += step
+    sleep_until(t_end)
+    rss1 = _rss_mb(d.proc.pid)
+    uss1 = _uss_mb(d.proc.pid)
+    d.stop()
+    peer.close()
+    ons = [t for t, _ch, _p in peer.notes()[0]]
+    sec = f"onsets {bpm:.0f} BPM {mode}"
+    note = f"{seconds:.0f} s; input sixteenths" if sixteenths_in else f"{seconds:.0f} s"
+    rows = [_onset_rows(sec, "|onset error| internal clock", _errors_ms(ons, d.grid_origin,
+                                                                      60 / bpm / 12), note)]
+    rows.append(Row(sec, f"RSS after {seconds:.0f} s of playing", rss1, unit="MB",
+                    note=f"{rss1 - rss0:+.1f} MB since start; USS {uss1:.1f} MB"))
+    return rows
+
+
+def onsets_external(quick: bool, bpm: float, seconds: float) -> list[Row]:
+    d = Daemon("--clock", "external", "--mode", "solo", "--seed", "0")
+    d.wait_ready()
+    peer = Peer(d.client)
+    clock = ClockSender(d.client, bpm)
+    clock.start()
+    time.sleep(seconds)
+    clock.halt.set()
+    clock.join()
+    time.sleep(0.1)
+    d.stop()
+    peer.close()
+    pulses = np.asarray(clock.pulses)
+    ons = np.asarray([t for t, _ch, _p in peer.notes()[0]])
+    ons = ons[ons <= pulses[-1] + 0.005]  # after the bench stops its clock nothing is "meant"
+    # tick k is marked by pulse 2k (the first pulse after start is tick 0)
+    even = pulses[::2]
+    idx = np.abs(ons[:, None] - even[None, :]).argmin(axis=1)
+    err = (ons - even[idx]) * 1e3
+    return [_onset_rows(f"onsets {bpm:.0f} BPM ext", "|onset error| vs sent clock pulse",
+                        err, f"{seconds:.0f} s, solo")]
+
+
+def run(quick: bool) -> list[Row]:
+    seconds = 8.0 if quick else 60.0
+    rows = startup_and_idle(quick)
+    rows += latency(quick)
+    rows += onsets_internal(quick, 120, seconds, sixteenths_in=False)
+    rows += onsets_internal(quick, 240, 8.0 if quick else 30.0, sixteenths_in=True)
+    rows += onsets_external(quick, 120, 8.0 if quick else 30.0)
+    return rows

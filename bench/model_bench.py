@@ -1,0 +1,148 @@
+"""One model step, 50-token generation and the arithmetic floor: ONNX vs the seed's Keras.
+
+Every path runs the same weights. The onnxruntime rows include what the daemon does per
+step: sampling and carrying (h, c) in Python.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from jazz_plugin.codec import Codec
+from jazz_plugin.engine import Engine, _session_options
+from jazz_plugin.sampling import Sampler
+
+from .table import Row, stats
+
+CONFIGS = [("shipped", 312, 64), ("seed", 90, 64)]  # (label, n_values, n_a)
+
+
+def _onnx_session(LSTM_cell, densor, n_values: int, n_a: int):
+    import onnxruntime as ort
+
+    from export.onnx_export import to_onnx
+    from jazz_plugin.modelinfo import ModelInfo
+
+    vocab = (Codec().names * 2)[:n_values]  # timing only: the names do not matter
+    model = to_onnx(LSTM_cell, densor, ModelInfo(vocabulary=vocab, n_a=n_a, tx=30))
+    return ort.InferenceSession(model.SerializeToString(), _session_options(),
+                                providers=["CPUExecutionProvider"])
+
+
+def onnx_loop(session, n_values: int, n_a: int, steps: int, sampler) -> list[float]:
+    """Per-step times of the daemon's loop: run, sample, feed back, carry the state."""
+    x = np.zeros((1, n_values), np.float32)
+    h = np.zeros((1, n_a), np.float32)
+    c = np.zeros((1, n_a), np.float32)
+    names = ["probs", "h_out", "c_out"]
+    token, times = 0, []
+    for _ in range(steps):
+        t = time.perf_counter()
+        x[0, token] = 1.0
+        probs, h, c = session.run(names, {"x": x, "h": h, "c": c})
+        x[0, token] = 0.0
+        token = sampler(probs[0])
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def matmul_gflops() -> float:
+    """Single-core float32 matmul rate, measured in a child with one BLAS thread."""
+    code = ("import numpy as np, time; a = np.random.rand(512, 512).astype(np.float32); "
+            "b = a.copy(); [a @ b for _ in range(5)]; t = time.perf_counter(); n = 40\n"
+            "for _ in range(n): a @ b\n"
+            "print(2 * 512**3 * n / (time.perf_counter() - t) / 1e9)")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    return float(out.stdout.strip())
+
+
+def run(quick: bool) -> list[Row]:
+    import keras
+    import tensorflow as tf
+
+    from export.model import make_layers, music_inference_model, predict_and_sample
+    from export.onnx_export import step_function
+
+    rows: list[Row] = []
+    n_onnx = 500 if quick else 5000
+    n_tf = 100 if quick else 1000
+    n_predict = 3 if quick else 15
+    gflops = matmul_gflops()
+    for label, n_values, n_a in CONFIGS:
+        sec = f"step {label} ({n_values}, {n_a})"
+        keras.utils.set_random_seed(0)
+        LSTM_cell, densor, _ = make_layers(n_values, n_a)
+        session = _onnx_session(LSTM_cell, densor, n_values, n_a)
+        sampler = Sampler(seed=0)
+        onnx_loop(session, n_values, n_a, 200, sampler)  # warm-up
+        base, base99 = stats(onnx_loop(session, n_values, n_a, n_onnx, sampler))
+        rows.append(Row(sec, "onnxruntime step + sampling", base, base99, ratio=1.0,
+                        note=f"{n_onnx} steps; the baseline"))
+        med, p99 = stats(onnx_loop(session, n_values, n_a, n_onnx, Sampler(argmax=True)))
+        rows.append(Row(sec, "onnxruntime step, argmax", med, p99, ratio=med / base,
+                        note="the step without drawing a sample"))
+        if label == "shipped":
+            engine = Engine()
+            times = []
+            probs = engine.prime([])
+            for _ in range(n_onnx):
+                t = time.perf_counter()
+                probs = engine.step(sampler(probs))
+                times.append(time.perf_counter() - t)
+            med, p99 = stats(times)
+            rows.append(Row(sec, "Engine.step on default.onnx + sampling", med, p99,
+                            ratio=med / base, note="the daemon's own code path"))
+        step = step_function(LSTM_cell, densor)
+        x = tf.constant(np.eye(n_values, dtype=np.float32)[[0]])
+        h = tf.zeros((1, n_a))
+        c = tf.zeros((1, n_a))
+        step(x, h, c)  # trace once
+        times = []
+        for _ in range(n_tf):
+            t = time.perf_counter()
+            out = step(x, h, c)
+            token = sampler(out["probs"].numpy()[0])
+            x = tf.constant(np.eye(n_values, dtype=np.float32)[[token]])
+            h, c = out["h_out"], out["c_out"]
+            times.append(time.perf_counter() - t)
+        med, p99 = stats(times)
+        rows.append(Row(sec, "tf.function step + sampling", med, p99, ratio=med / base,
+                        note=f"{n_tf} steps"))
+        t = time.perf_counter()
+        inference = music_inference_model(LSTM_cell, densor, Ty=50)
+        build = time.perf_counter() - t
+        x0 = np.zeros((1, 1, n_values), np.float32)
+        a0 = np.zeros((1, n_a), np.float32)
+        t = time.perf_counter()
+        predict_and_sample(inference, x0, a0, a0)
+        first = time.perf_counter() - t
+        runs = []
+        for _ in range(n_predict):
+            t = time.perf_counter()
+            predict_and_sample(inference, x0, a0, a0)
+            runs.append(time.perf_counter() - t)
+        med, p99 = stats(np.array(runs) / 50)
+        rows.append(Row(sec, "music_inference_model predict / 50", med, p99, ratio=med / base,
+                        note=f"{n_predict} calls; first call {first * 1e3:.0f} ms "
+                             f"(+{build:.1f} s to build)"))
+        # 50-token generation, argmax, same initializer
+        greedy = Sampler(argmax=True)
+        gen_onnx = [sum(onnx_loop(session, n_values, n_a, 50, greedy)) for _ in range(20)]
+        onnx_med, onnx99 = stats(gen_onnx, 1e3)
+        keras_med, keras99 = stats(runs, 1e3)
+        gsec = f"50 tokens {label}"
+        rows.append(Row(gsec, "ONNX loop (argmax)", onnx_med, onnx99, "ms", 1.0))
+        rows.append(Row(gsec, "predict_and_sample (Keras)", keras_med, keras99, "ms",
+                        keras_med / onnx_med))
+        macs = 4 * n_a * (n_values + n_a) + n_a * n_values
+        floor_us = 2 * macs / (gflops * 1e9) * 1e6
+        rows.append(Row(f"floor {label}", f"{macs:,} MACs at {gflops:.0f} GFLOP/s (1 core)",
+                        floor_us, ratio=base / floor_us,
+                        note="ratio: ONNX step median / floor"))
+    return rows
