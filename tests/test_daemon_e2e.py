@@ -4,8 +4,8 @@ import time
 
 import pytest
 from conftest import jazz, one_error_line
-from bench.jackrig import CC, ClockSender, Daemon, Peer, wait_for
 
+from bench.jackrig import CC, ClockSender, Daemon, Peer, wait_for
 from jazz_plugin.controls import DEFAULT_CC
 from jazz_plugin.output import ALL_NOTES_OFF, SUSTAIN_PEDAL
 
