@@ -133,7 +133,7 @@ class ExternalClock:
         if self.last_pulse is not None:
             interval = t - self.last_pulse
             expected = self.sec_per_tick * TICKS_PER_PULSE
-            if 0 < interval < expected * CLOCK_TIMEOUT_PULSES:
+            if 0 < interval < max(expected * CLOCK_TIMEOUT_PULSES, CLOCK_TIMEOUT_MIN):
                 if abs(interval - expected) > TEMPO_JUMP * expected:
                     self.off_count += 1
                     if self.off_count >= 2:  # a real tempo change, not one late pulse

@@ -20,12 +20,13 @@ from .engine import Engine
 from .errors import ConfigError
 from .improviser import MODES, Improviser, Settings
 from .output import Output
-from .ports import InputQueue, find_port, open_input, open_output, port_exists, resolve_api
+from .ports import InputQueue, MidiPorts, resolve_api
 from .sampling import Sampler
 from .status import StatusLine
 
 FLUSH_DELAY = 0.03  # seconds to let the MIDI server deliver our last messages before closing
-PORT_CHECK_EVERY = 1.0  # seconds between checks that named ports are still there
+PORT_CHECK_EVERY = 1.0  # seconds between checks of the MIDI server and named ports
+SERVER_WAIT = 30.0  # seconds to wait for a lost JACK server before giving up
 RUN_DEFAULTS = {"model": None, "in_port": None, "out_port": None, "api": "auto",
                 "client_name": "jazz-plugin", "mode": "call-response", "bpm": 120.0,
                 "clock": "internal", "channel": 1, "velocity": 80, "low": 48, "high": 84,
@@ -108,16 +109,11 @@ def run_daemon(args: argparse.Namespace, sampler: Sampler) -> int:
     engine = Engine(o["model"])  # a bad model is refused before any port opens
     api = resolve_api(o["api"])
     queue = InputQueue()
-    midi_out = open_output(api, o["client_name"], o["out_port"])
-    try:
-        midi_in = open_input(api, o["client_name"], o["in_port"], queue)
-    except BaseException:
-        midi_out.delete()
-        raise
+    ports = MidiPorts(api, o["client_name"], o["in_port"], o["out_port"], queue)
     status = StatusLine(quiet=args.quiet, verbose=args.verbose)
     now = time.monotonic()
     clock = (ExternalClock if o["clock"] == "external" else InternalClock)(o["bpm"], now)
-    output = Output(midi_out.send_message, o["channel"] - 1)
+    output = Output(ports.send, o["channel"] - 1)
     settings = Settings(mode=o["mode"], channel=o["channel"] - 1, velocity=o["velocity"],
                         low=o["low"], high=o["high"], phrase_end_beats=float(o["phrase_end"]),
                         answer_on=o["answer_on"], min_bars=o["min_bars"],
@@ -138,8 +134,11 @@ def run_daemon(args: argparse.Namespace, sampler: Sampler) -> int:
     code = 0
     try:
         imp.start(time.monotonic())
-        _loop(imp, queue, stopper, status, ports_text, midi_in, midi_out, o)
+        _loop(imp, queue, stopper, status, ports_text, ports)
         status.log(f"stopping ({stopper.reason}): all notes off")
+    except ServerLost as e:
+        status.error(str(e))
+        code = 1
     except Exception as e:
         status.error(f"internal error: {type(e).__name__}: {e}; all notes closed")
         if args.verbose:
@@ -154,17 +153,19 @@ def run_daemon(args: argparse.Namespace, sampler: Sampler) -> int:
         status.close()
         for s, handler in old.items():
             signal.signal(s, handler)
-        midi_in.cancel_callback()
-        midi_in.delete()
-        midi_out.delete()
+        ports.close()
     return code
 
 
+class ServerLost(Exception):
+    """The MIDI server went away and did not come back in time."""
+
+
 def _loop(imp: Improviser, queue: InputQueue, stopper: Stopper, status: StatusLine,
-          ports_text: str, midi_in, midi_out, o: dict) -> None:
+          ports_text: str, ports: MidiPorts) -> None:
     wakeup = queue.wakeup
     next_check = time.monotonic() + PORT_CHECK_EVERY
-    in_lost = out_lost = False
+    lost_since: float | None = None
     while not stopper.reason:
         wakeup.clear()
         for t, data in queue.drain():
@@ -173,40 +174,40 @@ def _loop(imp: Improviser, queue: InputQueue, stopper: Stopper, status: StatusLi
         imp.poll(now)
         if status.due(now):
             status.show(imp, ports_text, queue.dropped, imp.sched.missed)
-        if now >= next_check and (o["in_port"] or o["out_port"]):
+        if now >= next_check:
             next_check = now + PORT_CHECK_EVERY
-            in_lost = _watch(midi_in, o["in_port"], in_lost, "input", status, imp)
-            out_lost = _watch(midi_out, o["out_port"], out_lost, "output", status, imp)
+            lost_since = _handle_port_events(ports.check(), imp, status, lost_since, now)
         wake = imp.next_wakeup(now)
-        limits = [t for t in (wake, status.next_time(now),
-                              next_check if (o["in_port"] or o["out_port"]) else None)
-                  if t is not None]
-        timeout = max(0.0, min(limits) - time.monotonic()) if limits else None
+        limits = [t for t in (wake, status.next_time(now), next_check) if t is not None]
+        timeout = max(0.0, min(limits) - time.monotonic())
         if not stopper.reason:
             wakeup.wait(timeout)
 
 
-def _watch(midi, name: str | None, lost: bool, direction: str, status: StatusLine,
-           imp: Improviser) -> bool:
-    """Reconnect a named port that went away and came back. Returns whether it is lost."""
-    if not name:
-        return False
-    present = port_exists(midi, name)
-    if lost and present:
-        try:
-            midi.close_port()
-            midi.open_port(find_port(midi.get_ports(), name, direction),
-                           "jazz-in" if direction == "input" else "jazz-out")
-            status.log(f"{direction} port {name!r} is back: reconnected")
-            return False
-        except Exception as e:
-            status.log(f"{direction} port {name!r} reconnect failed ({e}); retrying")
-            return True
-    if not lost and not present:
-        status.log(f"{direction} port {name!r} went away; notes closed, waiting for it")
-        imp.panic("port lost")
-        return True
-    return lost
+def _handle_port_events(events: list[str], imp: Improviser, status: StatusLine,
+                        lost_since: float | None, now: float) -> float | None:
+    """Log and act on what MidiPorts.check saw; returns since when the server is gone."""
+    for event in events:
+        if event == "server-gone":
+            imp.panic("MIDI server lost")
+            status.log("the JACK server went away: notes closed; waiting for it to come back")
+            lost_since = lost_since or now
+        elif event == "reconnected":
+            status.log("the JACK server is back: ports reopened")
+            lost_since = None
+        elif event.endswith("-lost"):
+            imp.panic(f"{'input' if event == 'in-lost' else 'output'} port lost")
+            status.log(f"{'input' if event == 'in-lost' else 'output'} port went away; "
+                       "waiting for it")
+        elif event.endswith("-back"):
+            status.log(f"{'input' if event == 'in-back' else 'output'} port is back: "
+                       "reconnected")
+        elif event.startswith("reconnect-failed"):
+            status.log(event)
+    if lost_since is not None and now - lost_since > SERVER_WAIT:
+        raise ServerLost(f"the JACK server went away and did not come back within "
+                         f"{SERVER_WAIT:.0f} s; all notes were closed")
+    return lost_since
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,18 +11,28 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-import mido
-
-from .clock import TICKS_PER_BAR, TICKS_PER_BEAT, ExternalClock, InternalClock
+from .clock import (
+    CLOCK,
+    CONTINUE,
+    SONG_POSITION,
+    START,
+    STOP,
+    TICKS_PER_BAR,
+    TICKS_PER_BEAT,
+    ExternalClock,
+    InternalClock,
+)
 from .codec import LineDecoder, Token, fold_pitch, fold_range, nearest_duration, quantize
 from .controls import Controls
 from .engine import Engine
-from .output import Output
+from .midistream import MidiStream
+from .output import CONTROL_CHANGE, NOTE_OFF, NOTE_ON, Output
 from .sampling import Sampler
 from .scheduler import Scheduler
 
 MODES = ("call-response", "duet", "solo")
 DRUM_CHANNEL = 9
+CLOCK_MESSAGES = (CLOCK, START, CONTINUE, STOP, SONG_POSITION)
 MAX_CALL_NOTES = 256  # a longer call keeps its latest notes
 MAX_STEPS_PER_POLL = 64  # generation catch-up is bounded; late notes are dropped, not bunched
 START_MARGIN = 0.005  # seconds: an answer never starts closer to "now" than this
@@ -69,7 +79,7 @@ class Improviser:
         self.controls = controls or Controls()
         self.log = log or (lambda text: None)
         self.sched = Scheduler(clock)
-        self.parser = mido.Parser()
+        self.stream = MidiStream()
         self.status = Status()
         self.call: list[list[float]] = []  # [pitch, start_tick, end_tick or nan]
         self.held: dict[tuple[int, int], list[float]] = {}
@@ -89,31 +99,27 @@ class Improviser:
 
     # --- input -------------------------------------------------------------------------
     def on_midi(self, t: float, data: list[int]) -> None:
-        """One raw message from the port, with its arrival time."""
-        self.parser.feed(data)
-        for msg in self.parser:
+        """Raw bytes from the port (one message or several), with their arrival time."""
+        for msg in self.stream.feed(data):
             self._on_message(t, msg)
 
-    def _on_message(self, t: float, msg: mido.Message) -> None:
-        kind = msg.type
-        if kind in ("clock", "start", "stop", "continue", "songpos"):
-            self._on_clock(t, msg)
+    def _on_message(self, t: float, msg: list[int]) -> None:
+        status = msg[0]
+        if status >= 0xF0:
+            if status in CLOCK_MESSAGES:
+                self._clock_change(self.clock.handle(status, msg, t), t)
             return
-        if kind == "sysex":
+        kind, channel = status & 0xF0, status & 0x0F
+        if self.settings.thru:
+            self.output.thru(msg)
+        if kind == CONTROL_CHANGE:
+            self._on_control(t, msg[1], msg[2])
+        elif channel == DRUM_CHANNEL:
             return
-        channel = getattr(msg, "channel", None)
-        if self.settings.thru and channel is not None:
-            self.output.thru(msg.bytes())
-        if kind == "control_change":
-            self._on_control(t, msg.control, msg.value)
-        elif kind == "note_on" and msg.velocity > 0 and channel != DRUM_CHANNEL:
-            self._note_on(t, channel, msg.note)
-        elif kind in ("note_off", "note_on") and channel != DRUM_CHANNEL:
-            self._note_off(t, channel, msg.note)
-
-    def _on_clock(self, t: float, msg: mido.Message) -> None:
-        status = msg.bytes()
-        self._clock_change(self.clock.handle(status[0], status, t), t)
+        elif kind == NOTE_ON and msg[2] > 0:
+            self._note_on(t, channel, msg[1])
+        elif kind in (NOTE_ON, NOTE_OFF):
+            self._note_off(t, channel, msg[1])
 
     def _clock_change(self, change: str | None, t: float) -> None:
         if change == "stop":

@@ -132,6 +132,124 @@ def open_output(api: int, client: str, port: str | None) -> rtmidi.MidiOut:
     return midi_out
 
 
+class JackServerWatch:
+    """Notices a JACK server that died or restarted, without talking to it.
+
+    jackd2 keeps a socket at /dev/shm/jack_<server>_<uid>_0; a new server makes a new one.
+    Looking at the file costs nothing and changes nothing in the JACK graph (a probe client
+    would make every other JACK program re-sort its graph).
+    """
+
+    def __init__(self) -> None:
+        server = os.environ.get("JACK_DEFAULT_SERVER", "default")
+        self.path = f"/dev/shm/jack_{server}_{os.getuid()}_0"
+        self.identity = self._identity()
+        self.enabled = self.identity is not None
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns)
+
+    def check(self) -> str | None:
+        """'gone' when the server disappeared, 'back' when a (new) server is there."""
+        if not self.enabled:
+            return None
+        now = self._identity()
+        if now == self.identity:
+            return None
+        if now is None:
+            self.identity = None
+            return "gone"
+        was = self.identity
+        self.identity = now
+        return "back" if was is None else "restarted"
+
+
+class MidiPorts:
+    """Our input and output as a pair that can be reopened when the MIDI server restarts."""
+
+    def __init__(self, api: int, client: str, in_port: str | None, out_port: str | None,
+                 queue: InputQueue) -> None:
+        self.api, self.client = api, client
+        self.in_port, self.out_port, self.queue = in_port, out_port, queue
+        self.midi_in: rtmidi.MidiIn | None = None
+        self.midi_out: rtmidi.MidiOut | None = None
+        self.open()
+        self.server = JackServerWatch() if api == rtmidi.API_UNIX_JACK else None
+        self.in_lost = self.out_lost = False
+
+    def open(self) -> None:
+        midi_out = open_output(self.api, self.client, self.out_port)
+        try:
+            self.midi_in = open_input(self.api, self.client, self.in_port, self.queue)
+        except BaseException:
+            midi_out.delete()
+            raise
+        self.midi_out = midi_out
+
+    def send(self, msg: list[int]) -> None:
+        self.midi_out.send_message(msg)
+
+    def close(self) -> None:
+        if self.midi_in is not None:
+            self.midi_in.cancel_callback()
+            self.midi_in.delete()
+        if self.midi_out is not None:
+            self.midi_out.delete()
+        self.midi_in = self.midi_out = None
+
+    def check(self) -> list[str]:
+        """Look for a lost server or lost named ports; reconnect what came back.
+
+        Returns events: 'server-gone', 'reconnected', 'in-lost', 'out-lost', 'in-back',
+        'out-back' (and 'reconnect-failed: ...').
+        """
+        events: list[str] = []
+        state = self.server.check() if self.server else None
+        if state == "gone":
+            return ["server-gone"]
+        if state in ("back", "restarted"):
+            if state == "restarted":
+                events.append("server-gone")
+            try:
+                self.close()
+                self.open()
+                events.append("reconnected")
+            except Exception as e:  # the new server may still be starting: try next time
+                self.server.identity = None
+                events.append(f"reconnect-failed: {e}")
+            return events
+        if self.midi_in is None:
+            return events
+        self.in_lost, ev = _watch(self.midi_in, self.in_port, self.in_lost, "input")
+        events += ev
+        self.out_lost, ev = _watch(self.midi_out, self.out_port, self.out_lost, "output")
+        events += ev
+        return events
+
+
+def _watch(midi, name: str | None, lost: bool, direction: str) -> tuple[bool, list[str]]:
+    """Reconnect a named port that went away and came back."""
+    if not name:
+        return False, []
+    tag = "in" if direction == "input" else "out"
+    present = port_exists(midi, name)
+    if lost and present:
+        try:
+            midi.close_port()
+            midi.open_port(find_port(midi.get_ports(), name, direction),
+                           IN_PORT_NAME if direction == "input" else OUT_PORT_NAME)
+            return False, [f"{tag}-back"]
+        except Exception:
+            return True, []
+    if not lost and not present:
+        return True, [f"{tag}-lost"]
+    return lost, []
+
+
 def port_exists(midi: rtmidi.MidiIn | rtmidi.MidiOut, wanted: str) -> bool:
     """Whether a port matching `wanted` is still there (for reconnecting named ports)."""
     try:

@@ -1,0 +1,178 @@
+"""Bad input to the running daemon's brain: it keeps playing correctly, and fuzzing finds no
+exception. Driven through the real parser and improviser with a fake clock."""
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_improviser import Rig
+
+from jazz_plugin.clock import ExternalClock
+from jazz_plugin.controls import DEFAULT_CC
+from jazz_plugin.ports import InputQueue
+
+
+def answered(rig: Rig, t0: float) -> list:
+    """Play a clean phrase after whatever came before; return the answer's note-ons."""
+    before = len(rig.notes()[0])
+    end = rig.phrase(t0, [60, 62, 64, 67])
+    rig.advance(end + 6.0)
+    return rig.notes()[0][before:]
+
+
+def assert_clean(rig: Rig) -> None:
+    ons, offs = rig.notes()
+    rig.imp.shutdown()
+    assert rig.output.sounding == set()
+    assert all(0 <= m[1] <= 127 for _t, m in rig.sent)
+
+
+def test_running_status_bytes_are_understood():
+    rig = Rig()
+    rig.midi(0.0, 0x90, 60, 100, 62, 100, 64, 100)  # one status byte, three notes
+    assert {k[1] for k in rig.imp.held} == {60, 62, 64}
+    rig.midi(0.3, 0x80, 60, 0, 62, 0, 64, 0)
+    assert rig.imp.held == {}
+
+
+def test_stray_note_offs_and_velocity_zero_note_ons():
+    rig = Rig()
+    for p in range(0, 128, 7):
+        rig.midi(0.01, 0x80, p, 0)  # never started
+    rig.midi(0.02, 0x90, 61, 0)  # velocity 0 = note-off, also never started
+    assert rig.imp.call == [] and rig.imp.held == {}
+    rig.midi(0.1, 0x90, 60, 90)
+    rig.midi(0.3, 0x90, 60, 0)  # velocity-0 note-on ends it
+    assert rig.imp.held == {} and rig.imp.call[0][2] > rig.imp.call[0][1]
+    assert answered(rig, 1.0)
+    assert_clean(rig)
+
+
+def test_all_16_channels_at_once_and_drums_ignored():
+    rig = Rig()
+    for ch in range(16):
+        rig.midi(0.0, 0x90 | ch, 50 + ch, 90)
+    for ch in range(16):
+        rig.midi(0.4, 0x80 | ch, 50 + ch, 0)
+    assert len(rig.imp.call) == 15  # channel 10 is drums
+    rig.advance(6.0)
+    ons = rig.notes()[0]
+    assert ons and rig.imp.status.answers == 1  # the chord's top voice made a call
+    assert_clean(rig)
+
+
+def test_sysex_is_ignored_and_the_phrase_still_answered():
+    rig = Rig()
+    for _ in range(200):
+        rig.midi(0.0, 0xF0, 0x7D, *range(100), 0xF7)
+    assert answered(rig, 0.1)
+    assert_clean(rig)
+
+
+def test_cc_values_at_0_and_127_for_every_control():
+    rig = Rig()
+    for value in (0, 127, 0):
+        for name, number in DEFAULT_CC.items():
+            if name != "mode":
+                rig.midi(0.0, 0xB0, number, value)
+    assert rig.imp.settings.mode == "call-response"
+    assert not rig.output.muted and rig.imp.sampler.argmax is False
+    assert answered(rig, 0.1)
+    rig.midi(rig.now, 0xB0, DEFAULT_CC["mode"], 127)
+    rig.midi(rig.now, 0xB0, DEFAULT_CC["mode"], 0)
+    assert rig.imp.settings.mode == "call-response"
+    assert_clean(rig)
+
+
+def test_clock_pulses_without_start_are_followed():
+    clock = ExternalClock(120, 0.0)
+    rig = Rig(clock=clock)
+    t = 0.0
+    for _ in range(48):
+        rig.midi(t, 0xF8)
+        t += 60 / 90 / 24
+    assert clock.running and clock.bpm == pytest.approx(90, rel=0.02)
+    assert clock.tick_at(t - 60 / 90 / 24) == pytest.approx(47 * 0.5)
+
+
+def test_start_without_clock_plays_at_the_last_tempo_and_stop_closes_notes():
+    clock = ExternalClock(120, 0.0)
+    rig = Rig(clock=clock, mode="solo")
+    rig.midi(0.0, 0xFA)
+    assert clock.running and rig.imp.generating
+    rig.advance(3.0)
+    ons = rig.notes()[0]
+    assert ons and ons[0][0] == pytest.approx(0.5)  # the first beat at the last known tempo
+    rig.midi(3.0, 0xFC)
+    assert rig.output.sounding == set() and rig.imp.status.state == "stopped"
+
+
+def test_a_clock_that_vanishes_mid_song_closes_every_note():
+    clock = ExternalClock(120, 0.0)
+    rig = Rig(clock=clock, mode="solo")
+    t = 0.0
+    for _ in range(24 * 8):  # 8 beats of clock, then nothing (the DAW crashed)
+        rig.midi(t, 0xF8)
+        t += 60 / 120 / 24
+    assert rig.notes()[0]
+    rig.advance(t + 1.0)
+    assert not clock.running and rig.imp.status.state == "stopped"
+    assert rig.output.sounding == set() and rig.imp.sched.heap == []
+
+
+def test_song_position_far_beyond_the_end_and_tempo_jumps():
+    clock = ExternalClock(120, 0.0)
+    rig = Rig(clock=clock, mode="solo")
+    rig.midi(0.0, 0xF2, 0x7F, 0x7F)  # 16383 sixteenths in
+    rig.midi(0.0, 0xFB)  # continue
+    t = 0.0
+    for bpm in (30, 300, 30, 300, 120):
+        for _ in range(48):
+            rig.midi(t, 0xF8)
+            t += 60 / bpm / 24
+        assert clock.bpm == pytest.approx(bpm, rel=0.05)
+    assert clock.tick_at(t) > 16383 * 3
+    ons = rig.notes()[0]
+    assert ons, "kept playing through the jumps"
+    for a, b in zip(ons, ons[1:]):
+        assert b[0] >= a[0]
+    rig.midi(t, 0xFC)
+    assert rig.output.sounding == set()
+
+
+def test_thousands_of_notes_per_second_keep_the_call_bounded():
+    rig = Rig()
+    t = 0.0
+    for k in range(5000):  # 5000 notes in half a second
+        rig.midi(t, 0x90, 40 + k % 50, 100)
+        rig.midi(t + 1e-5, 0x80, 40 + k % 50, 0)
+        t += 1e-4
+    assert len(rig.imp.call) <= 256
+    rig.advance(t + 4.0)
+    assert rig.imp.status.answers == 1 and rig.notes()[0]
+    assert_clean(rig)
+
+
+def test_input_queue_is_bounded_and_counts_what_it_drops():
+    q = InputQueue(maxlen=100)
+    for k in range(250):
+        q.callback(([0x90, k % 128, 100], 0.0))
+    items = q.drain()
+    assert len(items) == 100 and q.dropped == 150
+    assert items[0][1] == [0x90, 150 % 128, 100]  # the oldest were dropped
+
+
+@given(st.lists(st.binary(min_size=1, max_size=12), max_size=60), st.integers(0, 2**16))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fuzz_raw_midi_bytes_never_raise(chunks, seed):
+    rng = random.Random(seed)
+    clock = ExternalClock(120, 0.0) if seed % 2 else None
+    rig = Rig(clock=clock, mode=("call-response", "duet", "solo")[seed % 3], argmax=False)
+    t = 0.0
+    for chunk in chunks:
+        t += rng.uniform(0, 0.2)
+        rig.midi(t, *chunk)
+    rig.advance(t + 3.0)
+    rig.imp.shutdown()
+    assert rig.output.sounding == set()
