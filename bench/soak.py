@@ -98,20 +98,20 @@ class Driver:
     def clock_change(self) -> None:
         choice = self.rng.random()
         if choice < 0.5:
-            self.clock.set_bpm(self.rng.choice([30, 60, 120, 200, 300]))
-        elif choice < 0.7:
-            self.clock.request(0xFC)  # stop
-        elif choice < 0.85:
-            self.clock.request(0xFA)  # start
+            self.clock.set_bpm(self.rng.choice([30, 90, 120, 160, 240, 300]))
+        elif choice < 0.8:  # the transport stops, and soon plays again from the top
+            self.clock.request(0xFC)
+            time.sleep(self.rng.uniform(0.1, 1.0))
+            self.clock.request(0xFA)
         else:
             self.clock.request(0xF2, 0x7F, 0x7F)  # song position far past any end
             self.clock.request(0xFB)  # continue
 
     def silence(self) -> None:
-        time.sleep(self.rng.uniform(0.2, 2.5))
+        time.sleep(self.rng.uniform(0.5, 3.0))
 
     def act(self) -> None:
-        actions = [(self.phrase, 6), (self.silence, 4), (self.control, 3), (self.burst, 1),
+        actions = [(self.phrase, 6), (self.silence, 6), (self.control, 3), (self.burst, 1),
                    (self.all_channels, 1), (self.sysex_flood, 1), (self.strays, 1),
                    (self.clock_change, 2)]
         self.rng.choices([a for a, _ in actions], [w for _, w in actions])[0]()

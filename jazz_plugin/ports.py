@@ -224,30 +224,32 @@ class MidiPorts:
             return events
         if self.midi_in is None:
             return events
-        self.in_lost, ev = _watch(self.midi_in, self.in_port, self.in_lost, "input")
-        events += ev
-        self.out_lost, ev = _watch(self.midi_out, self.out_port, self.out_lost, "output")
-        events += ev
+        if self.in_port:
+            self.in_lost, ev = self._watch(self.midi_in, self.in_port, self.in_lost, "in")
+            events += ev
+        if self.out_port:
+            self.out_lost, ev = self._watch(self.midi_out, self.out_port, self.out_lost, "out")
+            events += ev
         return events
 
-
-def _watch(midi, name: str | None, lost: bool, direction: str) -> tuple[bool, list[str]]:
-    """Reconnect a named port that went away and came back."""
-    if not name:
-        return False, []
-    tag = "in" if direction == "input" else "out"
-    present = port_exists(midi, name)
-    if lost and present:
-        try:
-            midi.close_port()
-            midi.open_port(find_port(midi.get_ports(), name, direction),
-                           IN_PORT_NAME if direction == "input" else OUT_PORT_NAME)
-            return False, [f"{tag}-back"]
-        except Exception:
-            return True, []
-    if not lost and not present:
-        return True, [f"{tag}-lost"]
-    return lost, []
+    def _watch(self, midi, name: str, lost: bool, tag: str) -> tuple[bool, list[str]]:
+        """Reconnect a named port that went away and came back. Returns (lost, events)."""
+        present = port_exists(midi, name)
+        if lost and present:
+            try:
+                midi.close_port()  # rtmidi drops the input callback here: set it again
+                midi.open_port(find_port(midi.get_ports(), name, "input" if tag == "in"
+                                         else "output"),
+                               IN_PORT_NAME if tag == "in" else OUT_PORT_NAME)
+                if tag == "in":
+                    midi.ignore_types(sysex=True, timing=False, active_sense=True)
+                    midi.set_callback(self.queue.callback)
+                return False, [f"{tag}-back"]
+            except Exception:
+                return True, []
+        if not lost and not present:
+            return True, [f"{tag}-lost"]
+        return lost, []
 
 
 def port_exists(midi: rtmidi.MidiIn | rtmidi.MidiOut, wanted: str) -> bool:

@@ -52,34 +52,60 @@ def melody_messages(pitches: list[int], beat: int = 240, channel: int = 0) -> li
     return msgs
 
 
-@pytest.fixture(scope="session")
-def jack_server():
-    """A running JACK server (dummy driver): use the one CI started, or start our own."""
+def _jack_running() -> bool:
     import rtmidi
 
-    def running() -> bool:
-        try:
-            probe = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="pytest-probe")
-            probe.open_virtual_port("probe")
-            probe.delete()
-            return True
-        except Exception:
-            return False
+    try:
+        probe = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="pytest-probe")
+        probe.open_virtual_port("probe")
+        probe.delete()
+        return True
+    except Exception:
+        return False
 
-    proc = None
-    if not running():
+
+class JackServer:
+    """The JACK server the tests use (dummy driver, 64-frame periods); can be restarted."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+        if not _jack_running():
+            self.start()
+
+    def start(self) -> None:
         jackd = shutil.which("jackd")
         assert jackd, "jackd is not installed: apt-get install jackd2 (see .ci/run)"
-        proc = subprocess.Popen([jackd, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([jackd, "--no-realtime", "-d", "dummy", "-r", "48000",
+                                      "-p", "64"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
-        while not running():
+        while not _jack_running():
             assert time.monotonic() < deadline, "jackd did not start"
             time.sleep(0.1)
-    yield
-    if proc:
-        proc.terminate()
-        proc.wait(5)
+
+    def kill(self) -> None:
+        """Kill the running server, whoever started it."""
+        subprocess.run(["pkill", "-x", "jackd"], check=False)
+        if self.proc:
+            self.proc.wait(5)
+            self.proc = None
+        deadline = time.monotonic() + 5
+        while subprocess.run(["pgrep", "-x", "jackd"], capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, "jackd did not stop"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A running JACK server: the one CI started, or our own."""
+    server = JackServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
