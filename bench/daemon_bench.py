@@ -149,6 +149,31 @@ def onsets_external(quick: bool, bpm: float, seconds: float) -> list[Row]:
                         err, f"{seconds:.0f} s, solo")]
 
 
+def signal_to_silence(quick: bool) -> list[Row]:
+    """SIGINT/SIGTERM mid-line -> the last CC 123 at the peer (the promise is 50 ms)."""
+    import signal
+
+    rows = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        delays = []
+        for k in range(2 if quick else 5):
+            d = Daemon("--mode", "solo", "--bpm", "200", "--seed", str(k))
+            d.wait_ready()
+            peer = Peer(d.client)
+            time.sleep(0.7 + 0.13 * k)
+            sent = time.monotonic()
+            d.proc.send_signal(sig)
+            wait_for(lambda p=peer: [0xB0, 123, 0] in p.controls(), 2)
+            got = [t for t, m in peer.received if m == [0xB0, 123, 0]]
+            delays.append((got[-1] - sent) * 1e3 if got else float("nan"))
+            d.stop()
+            peer.close()
+        rows.append(Row("shutdown", f"{signal.Signals(sig).name} -> CC 123 received",
+                        float(np.median(delays)), float(np.max(delays)), "ms",
+                        note=f"n={len(delays)}, p99 column = max"))
+    return rows
+
+
 def run(quick: bool) -> list[Row]:
     seconds = 8.0 if quick else 60.0
     rows = startup_and_idle(quick)
@@ -156,4 +181,5 @@ def run(quick: bool) -> list[Row]:
     rows += onsets_internal(quick, 120, seconds, sixteenths_in=False)
     rows += onsets_internal(quick, 240, 8.0 if quick else 30.0, sixteenths_in=True)
     rows += onsets_external(quick, 120, 8.0 if quick else 30.0)
+    rows += signal_to_silence(quick)
     return rows

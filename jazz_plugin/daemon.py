@@ -118,7 +118,8 @@ def run_daemon(args: argparse.Namespace, sampler: Sampler) -> int:
                         low=o["low"], high=o["high"], phrase_end_beats=float(o["phrase_end"]),
                         answer_on=o["answer_on"], min_bars=o["min_bars"],
                         max_bars=o["max_bars"], thru=bool(o["thru"]))
-    imp = Improviser(engine, sampler, settings, clock, output, controls, log=status.log)
+    imp = Improviser(engine, sampler, settings, clock, output, controls, log=status.log,
+                     verbose=args.verbose)
     stopper = Stopper()
 
     def on_signal(signum: int, frame: object) -> None:

@@ -11,6 +11,8 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .clock import (
     CLOCK,
     CONTINUE,
@@ -73,11 +75,13 @@ class Improviser:
 
     def __init__(self, engine: Engine, sampler: Sampler, settings: Settings,
                  clock: InternalClock | ExternalClock, output: Output,
-                 controls: Controls | None = None, log=None) -> None:
+                 controls: Controls | None = None, log=None, verbose: bool = False) -> None:
         self.engine, self.sampler, self.settings = engine, sampler, settings
         self.clock, self.output = clock, output
         self.controls = controls or Controls()
         self.log = log or (lambda text: None)
+        self.verbose = verbose
+        self.answer_notes: list[int] = []  # pitches of the current answer, for -v
         self.sched = Scheduler(clock)
         self.stream = MidiStream()
         self.status = Status()
@@ -91,6 +95,8 @@ class Improviser:
         self.phrase_end_time = 0.0
         self.duet_prev_pitch: int | None = None
         self.generating = False
+        self.first_token = False  # the next token opens a line: it must be a note
+        self.note_mask = np.array([not t.is_rest for t in engine.codec.tokens], np.float32)
 
     def start(self, now: float) -> None:
         """Begin: duet and solo start playing on the next beat; call-response listens."""
@@ -307,6 +313,8 @@ class Improviser:
         self.decoder = LineDecoder(self.engine.codec, pitch, start, s.low, s.high)
         self.gen_tick = -math.inf
         self.generating = True
+        self.first_token = True
+        self.answer_notes = []
         self._first_of_answer = True
         self.status.state = "answering"
         self.status.answers += 1
@@ -330,12 +338,17 @@ class Improviser:
         self.answer_end = math.inf
         self.gen_tick = -math.inf
         self.generating = True
+        self.first_token = True
         self.status.state = "playing"
 
     def _generate_one(self) -> None:
         """Sample one token, feed it back, schedule its note: one step ahead, no more."""
         decoder = self.decoder
-        token = self.sampler(self.probs)
+        probs = self.probs
+        if self.first_token:  # an answer starts with a note, on its beat
+            probs = probs * self.note_mask
+            self.first_token = False
+        token = self.sampler(probs)
         self.probs = self.engine.step(token)
         note = decoder.feed(token)
         start = decoder.tick - self.engine.codec.tokens[token].dur
@@ -343,8 +356,13 @@ class Improviser:
         if note is not None and note.start < self.answer_end:
             end = min(note.start + note.dur, self.answer_end)
             self.sched.add_note(note.start, end, note.pitch, self._velocity(note.start))
+            if self.verbose:
+                self.answer_notes.append(note.pitch)
         if decoder.tick >= self.answer_end:
             self.generating = False
+            if self.verbose:
+                self.log(f"answer: {' '.join(map(str, self.answer_notes))}")
+                self.answer_notes = []
 
     def _velocity(self, tick: int) -> int:
         """Base velocity, a little more on beats 1 and 3, a touch on 2 and 4."""

@@ -122,3 +122,50 @@ def test_ports_command_lists_the_daemons_ports(rig):
     assert proc.returncode == 0, proc.stderr
     assert f"{daemon.client}-out:jazz-out" in proc.stdout
     assert f"{daemon.client}-in:jazz-in" in proc.stdout
+
+
+def test_a_terminal_gets_one_live_status_line(jack_server):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "jazz_plugin.cli", "run", "--api", "jack",
+                             "--client-name", "jp-tty", "--bpm", "100"], stderr=slave,
+                            stdout=subprocess.DEVNULL)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and out.count(b"\r\x1b[K") < 3:
+        out += os.read(master, 4096)
+    proc.terminate()
+    assert proc.wait(10) == 0
+    text = out.decode(errors="replace")
+    status = text.split("\r\x1b[K")[-1]
+    for part in ("jp-tty-in:jazz-in", "100.0 BPM internal", "call-response", "listening",
+                 "in -", "out -"):
+        assert part in status, status
+
+
+def test_verbose_logs_each_answer(jack_server):
+    daemon = Daemon("--bpm", str(BPM), "--seed", "5", "-v")
+    daemon.wait_ready()
+    peer = Peer(daemon.client)
+    peer.phrase([60, 64, 67, 72])
+    assert wait_for(lambda: "answer: " in daemon.stderr, 6), daemon.stderr
+    logged = [int(p) for p in daemon.stderr.split("answer: ")[1].splitlines()[0].split()]
+    wait_for(lambda: len(peer.notes()[0]) >= len(logged), 3)  # logged one step ahead
+    daemon.stop()
+    peer.close()
+    assert logged == [p for _t, _ch, p in peer.notes()[0]]
+
+
+def test_api_auto_falls_back_to_jack_without_an_alsa_sequencer(jack_server):
+    import os
+
+    if os.path.exists("/dev/snd/seq"):
+        pytest.skip("this machine has an ALSA sequencer; auto picks ALSA here")
+    proc = jazz("ports", timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert "API: Jack" in proc.stdout or "API: JACK" in proc.stdout, proc.stdout

@@ -218,3 +218,34 @@ def test_cc_mapping_overrides_and_refusals():
         Controls({"volume": 7})
     with pytest.raises(ConfigError, match="NAME=NUMBER"):
         parse_cc_options(["temperature"])
+
+
+def test_thru_passes_the_input_on_and_tracks_its_notes():
+    rig = Rig(thru=True)
+    rig.midi(0.0, 0x93, 70, 90)  # channel 4
+    assert rig.sent[-1] == (0.0, [0x93, 70, 90]) and (3, 70) in rig.output.sounding
+    rig.imp.shutdown()  # a held thru note is closed on the way out, on its own channel
+    assert [0x83, 70, 0] in [m for _t, m in rig.sent]
+    assert [0xB3, ALL_NOTES_OFF, 0] in [m for _t, m in rig.sent]
+
+
+def test_answers_can_start_on_the_next_bar():
+    rig = Rig(answer_on="bar")
+    end = rig.phrase(0.3, [60, 62, 64])
+    rig.advance(end + 6.0)
+    bar = 2.0  # seconds at 120 BPM
+    start_tick = rig.imp.answer_end - 48 * 1
+    assert start_tick % 48 == 0
+    assert all(t >= start_tick * SEC_PER_TICK for t, _p in rig.notes()[0])
+    assert start_tick * SEC_PER_TICK >= end + 2.0 - bar
+
+
+def test_every_answer_starts_with_a_note_on_its_beat():
+    for seed in range(8):
+        rig = Rig(argmax=False)
+        rig.imp.sampler = Sampler(seed=seed, temperature=2.0, top_p=1.0)  # wild: rests likely
+        end = rig.phrase(0.0, [60, 55, 67])
+        rig.advance(end + 2.0 + 0.6)
+        start = math.ceil((end - 0.025 + 2.0) / 0.5) * 0.5
+        ons = rig.notes()[0]
+        assert ons and ons[0][0] == pytest.approx(start), seed
