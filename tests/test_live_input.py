@@ -176,3 +176,18 @@ def test_fuzz_raw_midi_bytes_never_raise(chunks, seed):
     rig.advance(t + 3.0)
     rig.imp.shutdown()
     assert rig.output.sounding == set()
+
+
+def test_clock_jitter_is_smoothed_out_of_the_grid():
+    rng = random.Random(3)
+    clock = ExternalClock(100, 0.0)
+    pulse = 60 / 120 / 24
+    clock.handle(0xFA, [0xFA], 0.0)
+    worst_raw = 0.0
+    for k in range(24 * 8):
+        jitter = rng.uniform(-0.003, 0.003)  # +-3 ms, like a busy sender and a 1.3 ms period
+        worst_raw = max(worst_raw, abs(jitter))
+        clock.handle(0xF8, [0xF8], 1.0 + k * pulse + jitter)
+    assert clock.bpm == pytest.approx(120, rel=0.01)
+    ideal_next_beat = 1.0 + 24 * 8 * pulse  # tick 96
+    assert abs(clock.time_of(96) - ideal_next_beat) < worst_raw / 2
