@@ -62,7 +62,12 @@ def _fmt(io: dict) -> str:
 
 
 class Engine:
-    """Single-step LSTM with its state: reset, prime a phrase, step token by token."""
+    """Single-step LSTM with its state: reset, prime a phrase, step token by token.
+
+    The session runs on I/O bindings over preallocated buffers: x is written in place, and
+    (h, c) ping-pong between two buffer pairs, so a step allocates nothing and skips
+    onnxruntime's per-call input/output conversion (13.7 vs 19.6 µs median here).
+    """
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path or default_model_path()
@@ -70,27 +75,48 @@ class Engine:
         self.codec = Codec(self.info.vocabulary)
         self.n_values, self.n_a = self.info.n_values, self.info.n_a
         self._x = np.zeros((1, self.n_values), np.float32)  # [1, n_values], one-hot input
-        self._out_names = list(OUTPUTS)
-        self.h = np.zeros((1, self.n_a), np.float32)  # [1, n_a]
-        self.c = np.zeros((1, self.n_a), np.float32)
+        self._probs = np.zeros((1, self.n_values), np.float32)  # [1, n_values]
+        self._h = [np.zeros((1, self.n_a), np.float32) for _ in range(2)]  # [1, n_a] x 2
+        self._c = [np.zeros((1, self.n_a), np.float32) for _ in range(2)]
+        self._bindings = [self._bind(k) for k in range(2)]
+        self._k = 0  # which (h, c) pair holds the current state
         self.steps = 0
+
+    def _bind(self, k: int):
+        """Binding k reads state pair k and writes pair 1 - k."""
+        b = self.session.io_binding()
+        b.bind_cpu_input("x", self._x)
+        b.bind_cpu_input("h", self._h[k])
+        b.bind_cpu_input("c", self._c[k])
+        for name, buf in (("probs", self._probs), ("h_out", self._h[1 - k]),
+                          ("c_out", self._c[1 - k])):
+            b.bind_output(name, "cpu", 0, np.float32, list(buf.shape), buf.ctypes.data)
+        return b
+
+    @property
+    def h(self) -> np.ndarray:
+        return self._h[self._k]
+
+    @property
+    def c(self) -> np.ndarray:
+        return self._c[self._k]
 
     def reset(self) -> None:
         """Back to the zero state, as at the start of every training window."""
-        self.h = np.zeros((1, self.n_a), np.float32)
-        self.c = np.zeros((1, self.n_a), np.float32)
+        for buf in self._h + self._c:
+            buf.fill(0.0)
 
     def step(self, token: int | None) -> np.ndarray:
         """Feed one token (None = the all-zero start input); returns probs [n_values]."""
         x = self._x
         if token is not None:
             x[0, token] = 1.0
-        probs, self.h, self.c = self.session.run(self._out_names, {"x": x, "h": self.h,
-                                                                   "c": self.c})
+        self.session.run_with_iobinding(self._bindings[self._k])
+        self._k = 1 - self._k
         if token is not None:
             x[0, token] = 0.0
         self.steps += 1
-        return probs[0]
+        return self._probs[0].copy()
 
     def prime(self, tokens: Iterable[int]) -> np.ndarray:
         """Run a phrase through the model; returns the prediction after its last token.

@@ -135,3 +135,20 @@ def test_generate_bad_input_is_one_clear_line(tmp_path, case):
     out = [] if case == "out" else ["-o", str(tmp_path / "s.mid")]
     assert expect in one_error_line(jazz("generate", *args, *out))
     assert not (tmp_path / "s.mid").exists()
+
+
+def test_bound_steps_equal_plain_onnxruntime_runs():
+    import onnxruntime as ort
+
+    engine = Engine()
+    session = ort.InferenceSession(default_model_path(), providers=["CPUExecutionProvider"])
+    h = np.zeros((1, 64), np.float32)
+    c = np.zeros((1, 64), np.float32)
+    for token in [None, 3, 150, 150, 311, 0, 42]:
+        x = np.zeros((1, engine.n_values), np.float32)
+        if token is not None:
+            x[0, token] = 1.0
+        probs, h, c = session.run(["probs", "h_out", "c_out"], {"x": x, "h": h, "c": c})
+        np.testing.assert_allclose(engine.step(token), probs[0], atol=1e-6)
+        np.testing.assert_allclose(engine.h, h, atol=1e-6)
+        np.testing.assert_allclose(engine.c, c, atol=1e-6)
