@@ -8,12 +8,15 @@ meant for the moment the bench sent the clock pulse that marks it.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
 import psutil
 
-from .jackrig import ClockSender, Daemon, Peer, sleep_until, wait_for
+from .jackrig import Daemon, Peer, sleep_until, wait_for
 from .table import Row
 
 
@@ -102,15 +105,7 @@ def onsets_internal(quick: bool, bpm: float, seconds: float, sixteenths_in: bool
     rss0 = _rss_mb(d.proc.pid)
     t_end = time.monotonic() + seconds
     if sixteenths_in:  # a steady stream of sixteenth notes steering the model
-        step = 60 / bpm / 4
-        t, k = time.monotonic() + 0.05, 0
-        while t < t_end:
-            sleep_until(t)
-            peer.send(0x90, 60 + (k * 5) % 12, 90)
-            sleep_until(t + step * 0.7)
-            peer.send(0x80, 60 + (k * 5) % 12, 0)
-            k += 1
-            t += step
+        _sender("sixteenths", bpm, seconds, f"{d.client}-in:jazz-in")
     sleep_until(t_end)
     rss1 = _rss_mb(d.proc.pid)
     uss1 = _uss_mb(d.proc.pid)
@@ -130,15 +125,10 @@ def onsets_external(quick: bool, bpm: float, seconds: float) -> list[Row]:
     d = Daemon("--clock", "external", "--mode", "solo", "--seed", "0")
     d.wait_ready()
     peer = Peer(d.client)
-    clock = ClockSender(d.client, bpm)
-    clock.start()
-    time.sleep(seconds)
-    clock.halt.set()
-    clock.join()
+    pulses = np.asarray(_sender("clock", bpm, seconds, f"{d.client}-in:jazz-in"))
     time.sleep(0.1)
     d.stop()
     peer.close()
-    pulses = np.asarray(clock.pulses)
     ons = np.asarray([t for t, _ch, _p in peer.notes()[0]])
     ons = ons[ons <= pulses[-1] + 0.005]  # after the bench stops its clock nothing is "meant"
     # tick k is marked by pulse 2k (the first pulse after start is tick 0)
@@ -172,6 +162,16 @@ def signal_to_silence(quick: bool) -> list[Row]:
                         float(np.median(delays)), float(np.max(delays)), "ms",
                         note=f"n={len(delays)}, p99 column = max"))
     return rows
+
+
+def _sender(kind: str, bpm: float, seconds: float, port: str) -> list[float]:
+    """Play from another process (no shared GIL with our listener); returns its send times."""
+    out = subprocess.run([sys.executable, "-m", "bench.sender", kind, str(bpm), str(seconds),
+                          port], capture_output=True, text=True, timeout=seconds + 30,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    return [float(t) for t in out.stdout.split()]
 
 
 def run(quick: bool) -> list[Row]:
