@@ -10,7 +10,13 @@ from conftest import jazz, melody_messages, one_error_line, write_midi
 
 from export.corpus import builtin_corpus
 from export.dataset import make_dataset
-from export.model import djmodel, fused_model, music_inference_model, predict_and_sample
+from export.model import (
+    djmodel,
+    fused_model,
+    generate_music,
+    music_inference_model,
+    predict_and_sample,
+)
 from export.onnx_export import to_onnx
 from export.quality import baseline_scores, lstm_score
 from export.train import predict_windows, train
@@ -169,3 +175,15 @@ def test_export_bad_input_is_one_clear_line(tmp_path, case):
     proc = jazz("export", *args, *out)
     assert expect in one_error_line(proc)
     assert not (tmp_path / "o").exists()  # nothing left behind
+
+
+def test_generate_music_writes_a_solo(small, tmp_path):
+    import mido
+
+    _, r = small
+    inference = music_inference_model(r.LSTM_cell, r.densor, Ty=50)
+    path = str(tmp_path / "solo.mid")
+    tokens = generate_music(inference, codec, path)
+    assert len(tokens) == 50
+    notes = [m for m in mido.MidiFile(path).tracks[0] if m.type == "note_on"]
+    assert len(notes) == sum(not codec.tokens[t].is_rest for t in tokens)

@@ -249,3 +249,18 @@ def test_every_answer_starts_with_a_note_on_its_beat():
         start = math.ceil((end - 0.025 + 2.0) / 0.5) * 0.5
         ons = rig.notes()[0]
         assert ons and ons[0][0] == pytest.approx(start), seed
+
+
+def test_config_file_then_command_line(tmp_path):
+    import argparse
+
+    from jazz_plugin.daemon import resolve_options
+
+    path = tmp_path / "jazz.toml"
+    path.write_text('mode = "duet"\nbpm = 96\nlow = 40\nhigh = 70\n[cc]\ntemperature = 74\n')
+    args = argparse.Namespace(config=str(path), cc=["mute=75"], bpm=140.0, mode=None)
+    o = resolve_options(args)
+    assert (o["mode"], o["bpm"], o["low"], o["high"]) == ("duet", 140.0, 40, 70)
+    controls = Controls(o["cc"])
+    assert controls.action_for(74) == "temperature" and controls.action_for(75) == "mute"
+    assert controls.action_for(20) is None  # the default temperature CC moved to 74
