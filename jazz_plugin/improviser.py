@@ -96,6 +96,7 @@ class Improviser:
         self.duet_prev_pitch: int | None = None
         self.generating = False
         self.first_token = False  # the next token opens a line: it must be a note
+        self.first_of_answer = False  # the next note-on sent is an answer's first
         self.note_mask = np.array([not t.is_rest for t in engine.codec.tokens], np.float32)
 
     def start(self, now: float) -> None:
@@ -148,7 +149,7 @@ class Improviser:
         mode = self.settings.mode
         if mode == "solo":
             return
-        if mode == "call-response" and self.status.state in ("answering", "waiting"):
+        if mode == "call-response" and self.status.state == "answering":
             self._interrupt()
         key = (channel, pitch)
         if key in self.held:  # re-struck without a note-off
@@ -219,7 +220,7 @@ class Improviser:
         self.call.clear()
         self.held.clear()
         self.generating = self.settings.mode != "call-response" and self.generating
-        if self.status.state in ("answering", "waiting"):
+        if self.status.state == "answering":
             self.status.state = "listening"
         self.log(f"{why}: all notes off")
 
@@ -268,13 +269,11 @@ class Improviser:
                 out.note_on(event.pitch, event.velocity)
                 self.status.notes_out += 1
                 self.status.last_out.append(event.pitch)
-                if self.status.notes_out == 1 or self._first_of_answer:
+                if self.first_of_answer:
                     self.status.last_latency_ms = (now - self.phrase_end_time) * 1000
-                    self._first_of_answer = False
+                    self.first_of_answer = False
             else:
                 out.note_off(event.pitch)
-
-    _first_of_answer = False
 
     # --- call and response -------------------------------------------------------------
     def _phrase_end_tick(self) -> float | None:
@@ -315,7 +314,7 @@ class Improviser:
         self.generating = True
         self.first_token = True
         self.answer_notes = []
-        self._first_of_answer = True
+        self.first_of_answer = True
         self.status.state = "answering"
         self.status.answers += 1
         self.log(f"call of {len(line)} notes; answering {bars} bar(s)")

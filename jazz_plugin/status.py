@@ -50,6 +50,8 @@ class StatusLine:
         line = (f"{ports_text} | {imp.clock.bpm:5.1f} BPM {imp.clock.source} | "
                 f"{imp.settings.mode} | {st.state:<9} | in {_notes(st.last_in)} | "
                 f"out {_notes(st.last_out)}")
+        if st.last_latency_ms == st.last_latency_ms:  # not NaN: an answer has started
+            line += f" | answer after {st.last_latency_ms:.0f} ms"
         if imp.output.muted:
             line += " | MUTED"
         if dropped or missed:
