@@ -14,6 +14,35 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def make_onnx(path: str, inputs: list[tuple[str, int]], outputs: list[tuple[str, int]],
+              meta: dict | None = None) -> str:
+    """A real ONNX file with [1, width] inputs/outputs (Identity nodes) and optional metadata."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, w]) for n, w in inputs]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, w]) for n, w in outputs]
+    nodes = [helper.make_node("Identity", [inputs[i % len(inputs)][0]], [o[0]])
+             for i, o in enumerate(outputs)]
+    model = helper.make_model(helper.make_graph(nodes, "g", ins, outs),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    if meta is not None:
+        helper.set_model_props(model, meta)
+    onnx.save(model, path)
+    return path
+
+
+def jazz_meta(vocab_len: int = 312, n_a: int = 4) -> dict:
+    """Our metadata for a 312-value model whose vocabulary has `vocab_len` names."""
+    import json
+
+    from jazz_plugin.codec import Codec
+
+    return {"codec": "interval-duration", "codec_version": "1", "n_values": "312",
+            "n_a": str(n_a), "tx": "8", "ticks_per_quarter": "12",
+            "vocabulary": json.dumps(Codec().names[:vocab_len])}
+
+
 def jazz(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
     """Run the real `jazz-plugin` command line in a fresh interpreter."""
     return subprocess.run([sys.executable, "-m", "jazz_plugin.cli", *args], capture_output=True,

@@ -1,16 +1,12 @@
 """Bad input to the tools: one clear line, a non-zero exit, nothing left behind."""
 
-import json
 import os
 import struct
 
 import mido
-import onnx
 import pytest
-from conftest import jazz, melody_messages, one_error_line, write_midi
-from onnx import TensorProto, helper
+from conftest import jazz, jazz_meta, make_onnx, melody_messages, one_error_line, write_midi
 
-from jazz_plugin.codec import Codec
 from jazz_plugin.errors import MidiFileError
 from jazz_plugin.midifile import MAX_MIDI_BYTES, read_melody
 
@@ -96,25 +92,6 @@ def test_overlapping_and_duplicate_notes_train_fine(tmp_path):
     assert "1 files used, 0 skipped" in proc.stderr
 
 
-def _onnx(tmp_path, name: str, io: tuple, meta: dict | None) -> str:
-    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, w]) for n, w in io[0]]
-    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, w]) for n, w in io[1]]
-    nodes = [helper.make_node("Identity", [io[0][0][0]], [o[0]]) for o in io[1]]
-    model = helper.make_model(helper.make_graph(nodes, "g", ins, outs),
-                              opset_imports=[helper.make_opsetid("", 17)])
-    if meta:
-        helper.set_model_props(model, meta)
-    path = str(tmp_path / name)
-    onnx.save(model, path)
-    return path
-
-
-def _meta(vocab_len: int) -> dict:
-    return {"codec": "interval-duration", "codec_version": "1", "n_values": "312", "n_a": "4",
-            "tx": "8", "ticks_per_quarter": "12",
-            "vocabulary": json.dumps(Codec().names[:vocab_len])}
-
-
 @pytest.mark.parametrize("command", ["run", "generate"])
 @pytest.mark.parametrize("case,expect", [
     ("missing", "does not exist"),
@@ -128,10 +105,10 @@ def test_bad_models_are_refused_by_run_and_generate(tmp_path, command, case, exp
     path = {
         "missing": str(tmp_path / "none.onnx"),
         "not_onnx": str(tmp_path / "x.onnx"),
-        "other_io": _onnx(tmp_path, "io.onnx", ([("input", 312)], [("output", 312)]),
-                          _meta(312)),
-        "no_metadata": _onnx(tmp_path, "nometa.onnx", ours, None),
-        "wrong_vocab": _onnx(tmp_path, "vocab.onnx", ours, _meta(100)),
+        "other_io": make_onnx(str(tmp_path / "io.onnx"), [("input", 312)], [("output", 312)],
+                              jazz_meta()),
+        "no_metadata": make_onnx(str(tmp_path / "nometa.onnx"), *ours),
+        "wrong_vocab": make_onnx(str(tmp_path / "vocab.onnx"), *ours, jazz_meta(100)),
     }[case]
     (tmp_path / "x.onnx").write_text("definitely not protobuf")
     extra = ["-o", str(tmp_path / "s.mid")] if command == "generate" else ["--api", "jack"]

@@ -1,15 +1,12 @@
 """The runtime side: loading and refusing models, stepping, sampling, offline generation."""
 
-import json
 import subprocess
 import sys
 
 import mido
 import numpy as np
-import onnx
 import pytest
-from conftest import jazz, melody_messages, one_error_line, write_midi
-from onnx import TensorProto, helper
+from conftest import jazz, jazz_meta, make_onnx, melody_messages, one_error_line, write_midi
 
 from jazz_plugin.codec import Codec
 from jazz_plugin.engine import Engine, default_model_path
@@ -52,27 +49,6 @@ def test_samplers():
     assert sum(cold(probs) == 1 for _ in range(100)) > 95
 
 
-def _model(tmp_path, name, inputs, outputs, meta=None) -> str:
-    """A real ONNX file with the given [1, width] inputs/outputs (identity-like graph)."""
-    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, w]) for n, w in inputs]
-    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, w]) for n, w in outputs]
-    nodes = [helper.make_node("Identity", [inputs[i % len(inputs)][0]], [o[0]])
-             for i, o in enumerate(outputs)]
-    model = helper.make_model(helper.make_graph(nodes, "g", ins, outs),
-                              opset_imports=[helper.make_opsetid("", 17)])
-    if meta is not None:
-        helper.set_model_props(model, meta)
-    path = str(tmp_path / name)
-    onnx.save(model, path)
-    return path
-
-
-def _meta(vocab_size: int = 312, n_values: int = 312) -> dict:
-    vocab = Codec().names[:vocab_size]
-    return {"codec": "interval-duration", "codec_version": "1", "vocabulary": json.dumps(vocab),
-            "n_values": str(n_values), "n_a": "4", "tx": "8", "ticks_per_quarter": "12"}
-
-
 def test_models_that_are_not_ours_are_refused_with_what_was_expected(tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
         Engine(str(tmp_path / "nope.onnx"))
@@ -81,12 +57,13 @@ def test_models_that_are_not_ours_are_refused_with_what_was_expected(tmp_path):
         Engine(str(tmp_path / "text.onnx"))
     io = ([("x", 312), ("h", 4), ("c", 4)], [("probs", 312), ("h_out", 4), ("c_out", 4)])
     with pytest.raises(ModelError, match="metadata lacks codec.*expected a file from"):
-        Engine(_model(tmp_path, "nometa.onnx", *io))
+        Engine(make_onnx(str(tmp_path / "nometa.onnx"), *io))
     with pytest.raises(ModelError, match="inputs input.*expected x\\[1, 312\\]"):
-        Engine(_model(tmp_path, "io.onnx", [("input", 312)], [("probs", 312)], _meta()))
+        Engine(make_onnx(str(tmp_path / "io.onnx"), [("input", 312)], [("probs", 312)],
+                         jazz_meta()))
     with pytest.raises(ModelError, match="n_values=312 but its vocabulary has 300"):
-        Engine(_model(tmp_path, "vocab.onnx", *io, _meta(vocab_size=300)))
-    good = Engine(_model(tmp_path, "ok.onnx", *io, _meta()))  # the same shape is accepted
+        Engine(make_onnx(str(tmp_path / "vocab.onnx"), *io, jazz_meta(vocab_len=300)))
+    good = Engine(make_onnx(str(tmp_path / "ok.onnx"), *io, jazz_meta()))  # same shape: fine
     assert good.n_a == 4
 
 
