@@ -36,7 +36,7 @@ def check_writable(out: str) -> bool:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Train and write DIR/model.onnx and DIR/model.weights.npz; prints the quality table."""
+    """Train and write DIR/model.onnx and DIR/model.weights.h5; prints the quality table."""
     created = check_writable(args.out)
     try:
         return _export(args)
@@ -76,18 +76,23 @@ def _export(args: argparse.Namespace) -> int:
     )
     model_path = os.path.join(args.out, "model.onnx")
     save_onnx(to_onnx(result.LSTM_cell, result.densor, info), model_path)
-    weights_path = os.path.join(args.out, "model.weights.npz")
+    weights_path = os.path.join(args.out, "model.weights.h5")
     save_weights(result, weights_path)
     print(f"wrote {model_path} and {weights_path}", file=sys.stderr)
     return 0
 
 
 def save_weights(result: TrainResult, path: str) -> None:
-    """The Keras weights of LSTM_cell and densor, in Keras's own order, atomically."""
-    import numpy as np
+    """The Keras weights of LSTM_cell and densor (Keras's own format), atomically.
 
-    tmp = f"{path}.partial.npz"
-    arrays = {f"LSTM_cell_{i}": w for i, w in enumerate(result.LSTM_cell.get_weights())}
-    arrays |= {f"densor_{i}": w for i, w in enumerate(result.densor.get_weights())}
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    Load them back with `export.model.load_layers(path, n_values, n_a)`.
+    """
+    from .model import step_model
+
+    tmp = f"{path}.partial.weights.h5"  # Keras insists on the .weights.h5 ending
+    try:
+        step_model(result.LSTM_cell, result.densor, result.reshaper).save_weights(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

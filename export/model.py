@@ -37,6 +37,26 @@ def make_layers(n_values: int, n_a: int = n_a) -> tuple[layers.LSTM, layers.Dens
     return LSTM_cell, densor, reshaper
 
 
+def step_model(LSTM_cell: layers.LSTM, densor: layers.Dense,
+               reshaper: layers.Reshape) -> keras.Model:
+    """One step over the shared layers: [x, a0, c0] -> [probs, a, c]. It holds exactly the
+    trained weights, so it is what `.weights.h5` files are saved from and loaded into."""
+    n_values, n_a = densor.units, LSTM_cell.units
+    x = keras.Input(shape=(n_values,), name="x")  # [batch, n_values]
+    a0 = keras.Input(shape=(n_a,), name="a0")
+    c0 = keras.Input(shape=(n_a,), name="c0")
+    a, _, c = LSTM_cell(reshaper(x), initial_state=[a0, c0])  # [batch, n_a]
+    return keras.Model(inputs=[x, a0, c0], outputs=[densor(a), a, c], name="jazz_step")
+
+
+def load_layers(path: str, n_values: int, n_a: int) -> tuple[layers.LSTM, layers.Dense,
+                                                             layers.Reshape]:
+    """The three shared layers with the weights `jazz-plugin export` saved to `path`."""
+    LSTM_cell, densor, reshaper = make_layers(n_values, n_a)
+    step_model(LSTM_cell, densor, reshaper).load_weights(path)
+    return LSTM_cell, densor, reshaper
+
+
 def djmodel(Tx: int, LSTM_cell: layers.LSTM, densor: layers.Dense,
             reshaper: layers.Reshape) -> keras.Model:
     """Training model: inputs [X, a0, c0], outputs a list of Tx softmax predictions."""

@@ -152,7 +152,7 @@ def test_export_from_a_midi_folder_skips_and_reports_bad_files(tmp_path):
     assert "3 files used, 2 skipped" in proc.stderr
     assert proc.stderr.count("warning: skipped") == 2
     assert (tmp_path / "out" / "model.onnx").exists()
-    assert (tmp_path / "out" / "model.weights.npz").exists()
+    assert (tmp_path / "out" / "model.weights.h5").exists()
     assert "bigram" in proc.stdout  # the quality table
 
 
@@ -187,3 +187,22 @@ def test_generate_music_writes_a_solo(small, tmp_path):
     assert len(tokens) == 50
     notes = [m for m in mido.MidiFile(path).tracks[0] if m.type == "note_on"]
     assert len(notes) == sum(not codec.tokens[t].is_rest for t in tokens)
+
+
+def test_saved_keras_weights_load_back_into_the_seeds_models(tiny_model):
+    import os
+
+    from export.model import load_layers
+
+    weights = os.path.join(os.path.dirname(tiny_model), "model.weights.h5")
+    LSTM_cell, densor, _ = load_layers(weights, codec.n_values, 16)
+    engine = Engine(tiny_model)
+    x = np.zeros((1, 1, codec.n_values), np.float32)
+    x[0, 0, 7] = 1.0
+    a0 = np.zeros((1, 16), np.float32)
+    _, indices = predict_and_sample(music_inference_model(LSTM_cell, densor, Ty=20), x, a0, a0)
+    probs, onnx_indices = engine.step(7), []
+    for _ in range(20):
+        onnx_indices.append(int(probs.argmax()))
+        probs = engine.step(onnx_indices[-1])
+    assert onnx_indices == indices[:, 0].tolist()
