@@ -96,8 +96,15 @@ def find_port(names: list[str], wanted: str, direction: str) -> int:
     raise PortError(f"no MIDI {direction} port matches {wanted!r}; available: {listing}")
 
 
+def _no_virtual_ports_here(port: str | None) -> None:
+    if port is None and sys.platform == "win32":
+        raise PortError("Windows MIDI has no virtual ports: make two loopMIDI ports and run "
+                        "with --in-port NAME --out-port NAME")
+
+
 def open_input(api: int, client: str, port: str | None, queue: InputQueue) -> rtmidi.MidiIn:
     """Our virtual input port, or a connection to an existing output port named `port`."""
+    _no_virtual_ports_here(port)
     midi_in = _client(rtmidi.MidiIn, api, f"{client}-in")
     try:
         if port is None:
@@ -117,6 +124,7 @@ def open_input(api: int, client: str, port: str | None, queue: InputQueue) -> rt
 
 def open_output(api: int, client: str, port: str | None) -> rtmidi.MidiOut:
     """Our virtual output port, or a connection to an existing input port named `port`."""
+    _no_virtual_ports_here(port)
     midi_out = _client(rtmidi.MidiOut, api, f"{client}-out")
     try:
         if port is None:
