@@ -52,6 +52,7 @@ def ngram_score(train: list[list[int]], X_val: np.ndarray, Y_val: np.ndarray, or
     """Add-k smoothed n-gram of `order` (1 = unigram), k chosen from SMOOTHING_KS."""
     grams, contexts = _ngram_counts(train, order)
     x_ids, y_ids = X_val.argmax(-1), Y_val.argmax(-1)  # [m, Tx]
+    likeliest: dict[tuple, int] = {}  # context -> its most frequent next token
     best: Score | None = None
     for k in SMOOTHING_KS:
         nll_sum, correct, count = 0.0, 0, 0
@@ -64,7 +65,9 @@ def ngram_score(train: list[list[int]], X_val: np.ndarray, Y_val: np.ndarray, or
                 denom = contexts[ctx] + k * n_values
                 nll_sum -= math.log((grams[ctx + (y,)] + k) / denom)
                 count += 1
-                correct += _argmax_next(grams, ctx, n_values) == y
+                if ctx not in likeliest:
+                    likeliest[ctx] = max(range(n_values), key=lambda v: (grams[ctx + (v,)], -v))
+                correct += likeliest[ctx] == y
         score = Score(f"{_ORDER_NAMES[order]} (k={k:g})", nll_sum / count, correct / count)
         if best is None or score.nll < best.nll:
             best = score
@@ -73,15 +76,6 @@ def ngram_score(train: list[list[int]], X_val: np.ndarray, Y_val: np.ndarray, or
 
 
 _ORDER_NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
-_argmax_cache: dict = {}
-
-
-def _argmax_next(grams: Counter, ctx: tuple, n_values: int) -> int:
-    key = (id(grams), ctx)
-    if key not in _argmax_cache:
-        options = [(grams[ctx + (v,)], -v) for v in range(n_values)]
-        _argmax_cache[key] = -max(options)[1]
-    return _argmax_cache[key]
 
 
 def quality_table(scores: list[Score]) -> str:
@@ -94,5 +88,4 @@ def quality_table(scores: list[Score]) -> str:
 def baseline_scores(train: list[list[int]], X_val: np.ndarray, Y_val: np.ndarray,
                     n_values: int) -> list[Score]:
     """Unigram, bigram and trigram scores on the validation windows."""
-    _argmax_cache.clear()
     return [ngram_score(train, X_val, Y_val, order, n_values) for order in (1, 2, 3)]

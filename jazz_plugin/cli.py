@@ -113,27 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sampler(args: argparse.Namespace):
-    from .sampling import Sampler
-
-    s = Sampler(seed=args.seed, argmax=args.argmax)
-    if args.temperature is not None:
-        if args.temperature <= 0:
-            raise ConfigError(f"--temperature must be > 0, got {args.temperature}")
-        s.temperature = args.temperature
-    if args.top_k is not None:
-        s.top_k = args.top_k
-    if args.top_p is not None:
-        if not 0 < args.top_p <= 1:
-            raise ConfigError(f"--top-p must be in (0, 1], got {args.top_p}")
-        s.top_p = args.top_p
-    return s
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from .daemon import run_daemon
 
-    return run_daemon(args, _sampler(args))
+    return run_daemon(args)
 
 
 def _cmd_ports(args: argparse.Namespace) -> int:
@@ -147,12 +130,15 @@ def _cmd_ports(args: argparse.Namespace) -> int:
 def _cmd_generate(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .generate import improvise, read_seed, write_atomically
+    from .sampling import Sampler
 
     if args.high - args.low < 11:
         raise ConfigError(f"--low {args.low} .. --high {args.high} must span at least an octave")
     engine = Engine(args.model)
     seed_notes = read_seed(args.seed_midi) if args.seed_midi else None
-    notes = improvise(engine, _sampler(args), args.steps, seed_notes, args.low, args.high)
+    sampler = Sampler.from_options(args.temperature, args.top_k, args.top_p, args.argmax,
+                                   args.seed)
+    notes = improvise(engine, sampler, args.steps, seed_notes, args.low, args.high)
     write_atomically(notes, args.output, args.bpm)
     print(f"wrote {len(notes)} notes to {args.output}", file=sys.stderr)
     if args.plot:

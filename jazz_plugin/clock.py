@@ -30,17 +30,11 @@ class InternalClock:
     def __init__(self, bpm: float, origin: float) -> None:
         self.origin = origin
         self.running = True
-        self.set_bpm(bpm, origin)
+        self.sec_per_tick = 60.0 / (bpm * TICKS_PER_QUARTER)
 
     @property
     def bpm(self) -> float:
         return 60.0 / (self.sec_per_tick * TICKS_PER_QUARTER)
-
-    def set_bpm(self, bpm: float, now: float) -> None:
-        """Change tempo without moving the current musical position."""
-        tick_now = self.tick_at(now) if hasattr(self, "sec_per_tick") else 0.0
-        self.sec_per_tick = 60.0 / (bpm * TICKS_PER_QUARTER)
-        self.origin = now - tick_now * self.sec_per_tick
 
     def tick_at(self, t: float) -> float:
         return (t - self.origin) / self.sec_per_tick

@@ -93,18 +93,11 @@ def _validate(o: dict) -> None:
          f"need 1 <= min_bars <= max_bars <= 64, got {o['min_bars']!r}, {o['max_bars']!r}")
 
 
-def run_daemon(args: argparse.Namespace, sampler: Sampler) -> int:
+def run_daemon(args: argparse.Namespace) -> int:
     """The main job. Returns the exit code."""
     o = resolve_options(args)
-    if o["temperature"] is not None:
-        sampler.temperature = float(o["temperature"])
-    if o["top_k"] is not None:
-        sampler.top_k = int(o["top_k"])
-    if o["top_p"] is not None:
-        sampler.top_p = float(o["top_p"])
-    sampler.argmax = sampler.argmax or bool(o["argmax"])
-    if o["seed"] is not None and args.seed is None:
-        sampler.rng = Sampler(seed=int(o["seed"])).rng
+    sampler = Sampler.from_options(o["temperature"], o["top_k"], o["top_p"], o["argmax"],
+                                   o["seed"])
     controls = Controls(o["cc"])
     engine = Engine(o["model"])  # a bad model is refused before any port opens
     api = resolve_api(o["api"])
@@ -179,7 +172,7 @@ def _loop(imp: Improviser, queue: InputQueue, stopper: Stopper, status: StatusLi
             next_check = now + PORT_CHECK_EVERY
             lost_since = _handle_port_events(ports.check(), imp, status, lost_since, now)
         wake = imp.next_wakeup(now)
-        limits = [t for t in (wake, status.next_time(now), next_check) if t is not None]
+        limits = [t for t in (wake, status.next_time(), next_check) if t is not None]
         timeout = max(0.0, min(limits) - time.monotonic())
         if not stopper.reason:
             wakeup.wait(timeout)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import ConfigError
+
 temperature = 0.9  # < 1.0 more predictable, > 1.0 wilder
 top_k = 0  # keep only the k likeliest tokens; 0 = off
 top_p = 0.95  # keep the likeliest tokens up to this much probability; 1.0 = off
@@ -28,6 +30,26 @@ class Sampler:
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed)
+
+    @classmethod
+    def from_options(cls, temperature: float | None = None, top_k: int | None = None,
+                     top_p: float | None = None, argmax: bool = False,
+                     seed: int | None = None) -> Sampler:
+        """A sampler from command-line/config values (None = the default), checked."""
+        s = cls(seed=seed, argmax=bool(argmax))
+        if temperature is not None:
+            if not temperature > 0:
+                raise ConfigError(f"temperature must be > 0, got {temperature}")
+            s.temperature = float(temperature)
+        if top_k is not None:
+            if top_k < 0:
+                raise ConfigError(f"top-k must be >= 0, got {top_k}")
+            s.top_k = int(top_k)
+        if top_p is not None:
+            if not 0 < top_p <= 1:
+                raise ConfigError(f"top-p must be in (0, 1], got {top_p}")
+            s.top_p = float(top_p)
+        return s
 
     def __call__(self, probs: np.ndarray) -> int:
         """One token index from probs [n_values]: one sort, one cumsum, one draw."""

@@ -68,9 +68,6 @@ class Scheduler:
         self.heap = [e for e in self.heap if e.seq != seq]
         heapq.heapify(self.heap)
 
-    def pending_ons(self) -> int:
-        return sum(e.is_on for e in self.heap)
-
     def clear(self) -> None:
         """Forget every pending event (the caller silences what already sounds)."""
         self.heap.clear()

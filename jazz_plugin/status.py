@@ -40,7 +40,7 @@ class StatusLine:
     def due(self, now: float) -> bool:
         return self.tty and not self.quiet and now >= self._next
 
-    def next_time(self, now: float) -> float | None:
+    def next_time(self) -> float | None:
         return self._next if self.tty and not self.quiet else None
 
     def show(self, imp, ports_text: str, dropped: int, missed: int) -> None:
