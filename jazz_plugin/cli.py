@@ -98,14 +98,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sampling(gen)
     gen.set_defaults(func=_cmd_generate)
 
-    exp = sub.add_parser("export", help="train on MIDI or the built-in corpus; write model.onnx")
+    exp = sub.add_parser("export", help="train on solos (WJazzD, MIDI, built-in); write model.onnx")
     src = exp.add_mutually_exclusive_group()
+    src.add_argument("--wjazzd", metavar="DIR", help="a Weimar Jazz Database CSV export folder")
     src.add_argument("--midi", nargs="+", metavar="PATH", help="MIDI files or folders (recursive)")
     src.add_argument("--builtin", action="store_true", help="our synthetic corpus (default)")
     exp.add_argument("--track", help="melody track name or index (default: most solo-like)")
+    exp.add_argument("--chord-track", metavar="NAME|INDEX|auto",
+                     help="MIDI tracks that give the chords (default: auto)")
+    exp.add_argument("--test", nargs="+", metavar="CORPUS",
+                     help="also score an external test set (WJazzD folders or MIDI files)")
     exp.add_argument("--epochs", type=_positive_int, default=100)
     exp.add_argument("--tx", type=_positive_int, default=30, help="window length in tokens")
     exp.add_argument("--n-a", type=_positive_int, default=64, help="LSTM state size")
+    exp.add_argument("--lr", type=float, help="Adam learning rate")
+    exp.add_argument("--batch-size", type=_positive_int, help="windows per training batch")
+    exp.add_argument("--dropout", type=float, help="dropout on the LSTM input, 0..1")
     exp.add_argument("--unrolled", action="store_true", help="train through djmodel (slow)")
     exp.add_argument("--seed", type=int, default=0)
     exp.add_argument("--out", default="out", help="output folder (default: out)")
