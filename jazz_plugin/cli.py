@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import options
 from .errors import ConfigError, JazzError
 
 EXPORT_MODULES = {"tensorflow", "tf2onnx", "onnx", "keras"}
@@ -41,49 +42,31 @@ def _bpm(text: str) -> float:
     return value
 
 
-def _add_sampling(p: argparse.ArgumentParser) -> None:
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--argmax", action="store_true", help="always the likeliest token (the seed's)")
-    g.add_argument("--temperature", type=float, help="< 1 more predictable, > 1 wilder")
-    p.add_argument("--top-k", type=int, help="sample only from the k likeliest tokens")
-    p.add_argument("--top-p", type=float, help="sample only from the top p of probability")
-    p.add_argument("--seed", type=int, help="random seed, to reproduce a run")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jazz-plugin",
                                      description="A jazz improviser for your MIDI setup.")
     sub = parser.add_subparsers(dest="command")
 
-    run = sub.add_parser("run", help="listen on a MIDI port and improvise back (the default)")
-    run.add_argument("--model", help="ONNX step model (default: the shipped one)")
-    run.add_argument("--in-port", help="connect to an existing input port (partial name)")
-    run.add_argument("--out-port", help="connect to an existing output port (partial name)")
-    run.add_argument("--api", choices=["auto", "alsa", "jack", "coremidi"], default="auto")
-    run.add_argument("--client-name", default="jazz-plugin", help="MIDI client name prefix")
-    run.add_argument("--mode", choices=["call-response", "duet", "solo"])
-    run.add_argument("--bpm", type=_bpm, help="internal tempo (default 120)")
-    run.add_argument("--clock", choices=["internal", "external"])
-    run.add_argument("--channel", type=_channel, help="output channel 1..16 (default 1)")
-    run.add_argument("--velocity", type=int, help="base velocity 1..127 (default 80)")
-    run.add_argument("--low", type=_midi_pitch, help="lowest pitch played (default 48)")
-    run.add_argument("--high", type=_midi_pitch, help="highest pitch played (default 84)")
-    run.add_argument("--phrase-end", type=float, metavar="BEATS",
-                     help="silence that ends a call, in beats (default 4 = one bar)")
-    run.add_argument("--answer-on", choices=["beat", "bar"], help="where an answer starts")
-    run.add_argument("--min-bars", type=_positive_int, help="shortest answer (default 1)")
-    run.add_argument("--max-bars", type=_positive_int, help="longest answer (default 8)")
-    run.add_argument("--thru", action="store_true", help="pass the input through to the output")
+    run = sub.add_parser("run", help="listen on a MIDI port and improvise back (the default)",
+                         description="Listen on a MIDI port and improvise back. Live controls: "
+                         "MIDI CC on the input (temperature 20, mode 21, answer_length 22, "
+                         "argmax 23, mute 24, panic 25, end_phrase 26; remap with --cc or the "
+                         "config's [cc] table). See the README for the whole CC table.")
+    options.add_arguments(run)
     run.add_argument("--cc", action="append", default=[], metavar="NAME=NUMBER",
-                     help="map a live control to a CC number (see README)")
-    run.add_argument("--config", help="TOML config file (command-line options win)")
-    run.add_argument("-v", "--verbose", action="store_true")
-    run.add_argument("-q", "--quiet", action="store_true")
-    _add_sampling(run)
+                     help="map a live control to a CC number, e.g. --cc temperature=74")
+    run.add_argument("--config", metavar="FILE.toml",
+                     help="TOML file with the same options as keys plus a [cc] table; "
+                     "options given on the command line win")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="log every answer's notes and a traceback on internal errors")
+    run.add_argument("-q", "--quiet", action="store_true",
+                     help="no status line and no log lines, only errors")
     run.set_defaults(func=_cmd_run)
 
     ports = sub.add_parser("ports", help="list MIDI ports")
-    ports.add_argument("--api", choices=["auto", "alsa", "jack", "coremidi"], default="auto")
+    ports.add_argument("--api", choices=options.APIS, default="auto",
+                       help="MIDI system (default auto: the platform's, JACK without ALSA)")
     ports.set_defaults(func=_cmd_ports)
 
     gen = sub.add_parser("generate", help="write an improvised solo to a MIDI file (no TF)")
@@ -95,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--high", type=_midi_pitch, default=84)
     gen.add_argument("--plot", metavar="OUT.png", help="also draw a piano roll (needs matplotlib)")
     gen.add_argument("-o", "--output", required=True, metavar="OUT.mid")
-    _add_sampling(gen)
+    options.add_arguments(gen, options.SAMPLING)
     gen.set_defaults(func=_cmd_generate)
 
     exp = sub.add_parser("export", help="train on solos (WJazzD, MIDI, built-in); write model.onnx")
@@ -142,10 +125,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     if args.high - args.low < 11:
         raise ConfigError(f"--low {args.low} .. --high {args.high} must span at least an octave")
+    if args.plot:
+        from .pianoroll import check_plotting
+
+        check_plotting()  # before any work: no MIDI file written only to fail on the plot
+    sampler = Sampler.from_options(**options.sampling_options(args))
     engine = Engine(args.model)
     seed_notes = read_seed(args.seed_midi) if args.seed_midi else None
-    sampler = Sampler.from_options(args.temperature, args.top_k, args.top_p, args.argmax,
-                                   args.seed)
     notes = improvise(engine, sampler, args.steps, seed_notes, args.low, args.high)
     write_atomically(notes, args.output, args.bpm)
     print(f"wrote {len(notes)} notes to {args.output}", file=sys.stderr)

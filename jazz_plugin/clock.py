@@ -9,18 +9,17 @@ from __future__ import annotations
 from collections import deque
 
 from .codec import TICKS_PER_QUARTER
+from .midispec import CLOCK, CONTINUE, PULSES_PER_QUARTER, SONG_POSITION, START, STOP
 
-PULSES_PER_QUARTER = 24  # MIDI clock (0xF8) rate
 TICKS_PER_PULSE = TICKS_PER_QUARTER / PULSES_PER_QUARTER
 TICKS_PER_BEAT = TICKS_PER_QUARTER
 TICKS_PER_BAR = 4 * TICKS_PER_QUARTER  # we count in 4/4
-FIT_PULSES = 24  # pulses (one beat) in the tick -> time line fit; more = smoother, slower
-TEMPO_JUMP = 0.25  # a pulse interval this far off the estimate, twice running, resets it
-CLOCK_TIMEOUT_PULSES = 8  # no pulse for this many expected pulses: the clock has gone away
-CLOCK_TIMEOUT_MIN = 0.3  # seconds; never time out sooner than this
-
-CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
-
+FIT_PULSES = 48  # pulses (two beats) in the tick -> time line fit; more = smoother, slower
+JUMP_PULSES = 3  # this many pulses in a row off the fit, on the same side: a tempo change
+JUMP_MIN = 0.004  # seconds; a residual below this is jitter whatever the fit says
+JUMP_SIGMAS = 4.0  # ... and so is one within this many residual standard deviations
+CLOCK_TIMEOUT_PULSES = 24  # no pulse for a beat's worth of pulses: the clock has gone away
+CLOCK_TIMEOUT_MIN = 1.0  # seconds; never sooner (a MIDI server may stall for a moment)
 
 class InternalClock:
     """A steady tempo from a fixed origin."""
@@ -57,10 +56,15 @@ class InternalClock:
 class ExternalClock:
     """Follows MIDI clock: 24 PPQN, start/stop/continue, song position pointer.
 
-    Pulses arrive with jitter (the sender's, the MIDI server's period). Instead of trusting
-    the last pulse, the tick -> time line is a least-squares fit over the recent pulses, so
-    notes land on the grid the pulses describe, not on their jitter. A tempo change shows
-    as two pulse intervals in a row off the fit by more than TEMPO_JUMP; the fit restarts.
+    Pulses arrive with jitter (the sender's, the MIDI server's period). The tick -> time line
+    is a least-squares fit over the last FIT_PULSES pulses, so notes land on the grid the
+    pulses describe, not on their jitter. A real tempo change shows as JUMP_PULSES pulses in
+    a row off the fit on the same side, each by more than the jitter explains; the fit then
+    restarts from the new pulses. Jitter alone has random sign and never does that.
+
+    Only START and CONTINUE start the transport; after STOP, pulses (DAWs keep sending them)
+    and song position changes only move the position. START waits for its first pulse:
+    with no pulses, nothing plays.
     """
 
     source = "external"
@@ -68,15 +72,16 @@ class ExternalClock:
     def __init__(self, bpm: float, now: float) -> None:
         self.sec_per_tick = 60.0 / (bpm * TICKS_PER_QUARTER)
         self.anchor_tick = 0.0  # the tick of the last pulse (or of start)
-        self.anchor_time = now
         self.origin = now  # time of tick 0 on the fitted line
         self.running = False
         self.pending_position: float | None = 0.0  # where the next pulse lands, after start/SPP
         self.last_pulse: float | None = None
         self.history: deque[tuple[float, float]] = deque(maxlen=FIT_PULSES)
-        self.off_count = 0
-        self.pulses = 0
+        self.off_side = 0  # +n / -n: n pulses in a row late / early beyond the jitter
+        self.resid_var = 0.0  # running variance of the fit residuals (seconds^2)
         self.stopped = False  # by a Stop message: only Start/Continue resume
+        self.starting = False  # Start/Continue seen, waiting for the first pulse
+        self.jump = 0.0  # ticks the last song position change moved the timeline by
 
     @property
     def bpm(self) -> float:
@@ -92,38 +97,38 @@ class ExternalClock:
 
     def _place(self, tick: float, t: float) -> None:
         """Put `tick` at time `t` without changing the tempo (start, continue, a new fit)."""
-        self.anchor_tick, self.anchor_time = tick, t
+        self.anchor_tick = tick
         self.origin = t - tick * self.sec_per_tick
 
     def handle(self, status: int, data: list[int], t: float) -> str | None:
-        """Update from one system real-time/common message; returns 'start'/'stop'/None."""
+        """Update from one system real-time/common message.
+
+        Returns 'start', 'stop', 'moved' (a song position change while running) or None.
+        """
         if status == CLOCK:
             return self._pulse(t)
         if status == START:
             self.pending_position = 0.0
-            self.running, self.stopped = True, False
-            self._restart(0.0, t)
-            return "start"
+            self.starting, self.stopped = True, False
+            return None
         if status == CONTINUE:
-            self.running, self.stopped = True, False
-            self._restart(self.anchor_tick, t)
-            return "start"
+            if self.pending_position is None:
+                self.pending_position = self.anchor_tick
+            self.starting, self.stopped = True, False
+            return None
         if status == STOP:
-            was = self.running
-            self.running, self.stopped = False, True
+            was = self.running or self.starting
+            self.running = self.starting = False
+            self.stopped = True
             self.pending_position = None
             return "stop" if was else None
         if status == SONG_POSITION and len(data) >= 3:
             sixteenths = data[1] | (data[2] << 7)
             self.pending_position = sixteenths * TICKS_PER_QUARTER / 4
-            self.anchor_tick = self.pending_position
+            if not self.running:
+                self.anchor_tick = self.pending_position
             return None
         return None
-
-    def _restart(self, tick: float, t: float) -> None:
-        self.history.clear()
-        self.last_pulse = None
-        self._place(tick, t)
 
     def deadline(self) -> float | None:
         """When, without another pulse, the clock counts as gone (None when not running)."""
@@ -141,56 +146,62 @@ class ExternalClock:
         return None
 
     def _pulse(self, t: float) -> str | None:
-        self.pulses += 1
-        started = None
-        if self.pending_position is not None:  # the first pulse after start or SPP
+        change = None
+        if self.stopped:  # stopped by a message: hold the position, keep the tempo
+            self.last_pulse = t
+            if self.pending_position is not None:
+                self.anchor_tick = self.pending_position
+            return None
+        if self.pending_position is not None:  # the first pulse after start/continue/SPP
             tick = self.pending_position
             self.pending_position = None
+            if self.running:  # a jump while playing (a DAW loop, the playhead moved)
+                self.jump = tick - self.tick_at(t)
+                change = "moved"
+            else:  # a start, or pulses without any start at all: follow them
+                change = "start"
             self.history.clear()
-            if not self.running:  # pulses without start: follow them anyway
-                started = "start"
         elif self.running:
             tick = self.anchor_tick + TICKS_PER_PULSE
-        elif self.stopped:  # stopped by a message: hold the position, keep the tempo
-            self.last_pulse = t
-            return None
         else:  # pulses are back after a timeout: carry on from where we were
             tick = self.anchor_tick + TICKS_PER_PULSE
             self.history.clear()
-            started = "start"
-        self.running = True
+            change = "start"
+        self.running, self.starting = True, False
+        if self.history and t - self.last_pulse > max(
+                CLOCK_TIMEOUT_PULSES * self.sec_per_tick * TICKS_PER_PULSE, CLOCK_TIMEOUT_MIN):
+            self.history.clear()  # a gap: start a new line from here
+        self.last_pulse = t
         self._fit(tick, t)
-        return started
+        return change
 
     def _fit(self, tick: float, t: float) -> None:
         h = self.history
-        if self.last_pulse is not None and h:
-            interval = (t - h[-1][1]) / (tick - h[-1][0]) if tick > h[-1][0] else 0.0
-            if interval <= 0 or t - self.last_pulse > max(
-                    CLOCK_TIMEOUT_PULSES * self.sec_per_tick * TICKS_PER_PULSE,
-                    CLOCK_TIMEOUT_MIN):
-                h.clear()  # a gap: start a new line from here
-            elif abs(interval - self.sec_per_tick) > TEMPO_JUMP * self.sec_per_tick:
-                self.off_count += 1
-                if self.off_count >= 2:  # a real tempo change, not one late pulse
-                    last = h[-1]
-                    h.clear()
-                    h.append(last)
-                    self.sec_per_tick = interval
-                    self.off_count = 0
-            else:
-                self.off_count = 0
-        self.last_pulse = t
-        h.append((tick, t))
         if len(h) >= 3:
+            resid = t - self.time_of(tick)  # > 0: late against the fitted line
+            limit = max(JUMP_MIN, JUMP_SIGMAS * self.resid_var ** 0.5)
+            if abs(resid) > limit:
+                side = 1 if resid > 0 else -1
+                self.off_side = self.off_side + side if self.off_side * side > 0 else side
+                if abs(self.off_side) >= JUMP_PULSES:  # a real tempo change
+                    recent = list(h)[-(JUMP_PULSES - 1):]
+                    h.clear()
+                    h.extend(recent)
+                    self.off_side = 0
+                    self.resid_var = 0.0
+            else:
+                self.off_side = 0
+                self.resid_var += (resid * resid - self.resid_var) / FIT_PULSES
+        h.append((tick, t))
+        if len(h) >= 2:
             n = len(h)
             mean_k = sum(k for k, _ in h) / n
             mean_t = sum(x for _, x in h) / n
             var = sum((k - mean_k) ** 2 for k, _ in h)
-            slope = sum((k - mean_k) * (x - mean_t) for k, x in h) / var
+            slope = sum((k - mean_k) * (x - mean_t) for k, x in h) / var if var else 0.0
             if slope > 0:
                 self.sec_per_tick = slope
                 self.origin = mean_t - mean_k * slope
-                self.anchor_tick, self.anchor_time = tick, t
+                self.anchor_tick = tick
                 return
         self._place(tick, t)

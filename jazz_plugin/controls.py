@@ -1,4 +1,4 @@
-"""Live controls over MIDI CC, and the TOML config file that can set them.
+"""Live controls over MIDI CC: which CC number is which control, and what a value means.
 
 Default mapping (CC 20-26 are undefined in the MIDI spec, so no synth uses them):
 temperature 20, mode 21, answer_length 22, argmax 23, mute 24, panic 25, end_phrase 26.
@@ -19,6 +19,21 @@ DEFAULT_CC = {"temperature": 20, "mode": 21, "answer_length": 22, "argmax": 23, 
               "panic": 25, "end_phrase": 26}
 RESERVED_CC = {0: "bank select", 32: "bank select LSB", 64: "sustain pedal",
                **{n: "channel mode messages" for n in range(120, 128)}}
+
+
+CC_ON = 64  # a switch control is on from this value up
+MODE_ORDER = ("call-response", "duet", "solo")  # the mode CC's value ranges, low to high
+
+
+def scaled(action: str, value: int) -> float | int | bool | str:
+    """A CC value 0..127 -> the control's own value (see the README's CC table)."""
+    if action == "temperature":
+        return 0.1 + 1.9 * value / 127
+    if action == "answer_length":
+        return 0 if value == 0 else 1 + (value - 1) * 15 // 126
+    if action == "mode":
+        return MODE_ORDER[min(value * len(MODE_ORDER) // 128, len(MODE_ORDER) - 1)]
+    return value >= CC_ON
 
 
 class Controls:

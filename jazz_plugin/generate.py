@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 
-from .codec import TICKS_PER_QUARTER, LineDecoder, Note, quantize
+from .codec import TICKS_PER_QUARTER, Note, quantize
 from .engine import Engine
 from .errors import JazzError
 from .midifile import read_melody, write_line
 from .sampling import Sampler
+from .voice import Voice
 
 start_pitch = 64  # where a solo without a seed starts (E4)
 
@@ -16,24 +17,15 @@ start_pitch = 64  # where a solo without a seed starts (E4)
 def improvise(engine: Engine, sampler: Sampler, steps: int, seed_notes: list[Note] | None = None,
               low: int = 0, high: int = 127) -> list[Note]:
     """`steps` tokens from the model, continuing `seed_notes` if given."""
-    engine.reset()
-    codec = engine.codec
+    voice = Voice(engine, sampler, low, high)
     if seed_notes:
-        probs = engine.prime(codec.encode(seed_notes))
         last = seed_notes[-1]
-        pitch, tick = last.pitch, last.start + last.dur
+        voice.begin(last.pitch, last.start + last.dur, seed_notes)
+        voice.first = False  # a continuation may start with a rest
     else:
-        probs = engine.prime([])
-        pitch, tick = start_pitch, 0
-    decoder = LineDecoder(codec, pitch, tick, low, high)
-    notes: list[Note] = []
-    for _ in range(steps):
-        token = sampler(probs)
-        note = decoder.feed(token)
-        if note is not None:
-            notes.append(note)
-        probs = engine.step(token)
-    return notes
+        voice.begin(start_pitch, 0)
+        voice.first = False
+    return voice.line(steps)
 
 
 def read_seed(path: str) -> list[Note]:

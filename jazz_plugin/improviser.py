@@ -1,8 +1,10 @@
-"""Listen, seed, answer: the three modes, driven by MIDI input and the passing of time.
+"""The mode machine: listen, seed, answer. Driven by MIDI input and the passing of time.
 
 No I/O and no sleeping here: the daemon feeds `on_midi(t, bytes)` and calls `poll(now)`;
 tests do the same with a fake clock. A note goes one straight way:
 input -> phrase -> codec.encode -> engine.prime -> sampler -> decoder -> scheduler -> output.
+The phrase detector (`phrase.py`) and the voice (`voice.py`) do the musical work; this
+class only decides, by mode and state, what happens next.
 """
 
 from __future__ import annotations
@@ -10,70 +12,63 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from enum import Enum
 
-import numpy as np
-
-from .clock import (
-    CLOCK,
-    CONTINUE,
-    SONG_POSITION,
-    START,
-    STOP,
-    TICKS_PER_BAR,
-    TICKS_PER_BEAT,
-    ExternalClock,
-    InternalClock,
-)
-from .codec import LineDecoder, Token, fold_pitch, fold_range, nearest_duration, quantize
-from .controls import Controls
+from .clock import TICKS_PER_BAR, TICKS_PER_BEAT, ExternalClock, InternalClock
+from .codec import fold_range, quantize
+from .controls import Controls, scaled
 from .engine import Engine
+from .midispec import (
+    ALL_NOTES_OFF,
+    ALL_SOUND_OFF,
+    CLOCK_MESSAGES,
+    CONTROL_CHANGE,
+    DRUM_CHANNEL,
+    NOTE_OFF,
+    NOTE_ON,
+    SYSEX_START,
+    channel,
+    kind,
+)
 from .midistream import MidiStream
-from .output import CONTROL_CHANGE, NOTE_OFF, NOTE_ON, Output
+from .options import MODES, RunOptions
+from .output import Output
+from .phrase import PhraseDetector
 from .sampling import Sampler
 from .scheduler import Scheduler
+from .voice import Voice
 
-MODES = ("call-response", "duet", "solo")
-DRUM_CHANNEL = 9
-CLOCK_MESSAGES = (CLOCK, START, CONTINUE, STOP, SONG_POSITION)
-MAX_CALL_NOTES = 256  # a longer call keeps its latest notes
 MAX_STEPS_PER_POLL = 64  # generation catch-up is bounded; late notes are dropped, not bunched
 START_MARGIN = 0.005  # seconds: an answer never starts closer to "now" than this
 
 
-@dataclass
-class Settings:
-    """What the musician chose; the CC knobs change some of it live."""
+class State(str, Enum):
+    """Where the improviser is; compares equal to its name."""
 
-    mode: str = "call-response"
-    channel: int = 0  # zero-based output channel
-    velocity: int = 80  # base velocity; strong beats get a small accent
-    low: int = 48  # lowest pitch we play
-    high: int = 84  # highest pitch we play
-    phrase_end_beats: float = 4.0  # silence that ends a call
-    answer_on: str = "beat"  # answers start on the next "beat" or "bar"
-    min_bars: int = 1
-    max_bars: int = 8
-    answer_bars: int = 0  # 0 = as long as the call (clamped); else fixed
-    thru: bool = False
+    LISTENING = "listening"  # call-response: waiting for (or hearing) a call
+    ANSWERING = "answering"  # call-response: an answer is being played
+    PLAYING = "playing"  # duet and solo: the line flows
+    STOPPED = "stopped"  # the external clock stopped
 
 
 @dataclass
 class Status:
-    """What the status line shows."""
+    """What the status line shows and the stats line counts."""
 
-    state: str = "listening"
+    state: State = State.LISTENING
     notes_in: int = 0
     notes_out: int = 0
     last_in: deque = field(default_factory=lambda: deque(maxlen=6))
     last_out: deque = field(default_factory=lambda: deque(maxlen=6))
     answers: int = 0
-    last_latency_ms: float = float("nan")
+    last_latency_ms: float = float("nan")  # last note played -> first answer note
+    stuck_input: int = 0  # held input notes released without their note-off
 
 
 class Improviser:
     """The musical brain: one instance per daemon run."""
 
-    def __init__(self, engine: Engine, sampler: Sampler, settings: Settings,
+    def __init__(self, engine: Engine, sampler: Sampler, settings: RunOptions,
                  clock: InternalClock | ExternalClock, output: Output,
                  controls: Controls | None = None, log=None, verbose: bool = False) -> None:
         self.engine, self.sampler, self.settings = engine, sampler, settings
@@ -81,27 +76,30 @@ class Improviser:
         self.controls = controls or Controls()
         self.log = log or (lambda text: None)
         self.verbose = verbose
-        self.answer_notes: list[int] = []  # pitches of the current answer, for -v
+        self.voice = Voice(engine, sampler, settings.low, settings.high)
+        self.phrase = PhraseDetector(settings.phrase_end)
         self.sched = Scheduler(clock)
         self.stream = MidiStream()
         self.status = Status()
-        self.call: list[list[float]] = []  # [pitch, start_tick, end_tick or nan]
-        self.held: dict[tuple[int, int], list[float]] = {}
-        self.last_activity_tick: float | None = None
-        self.decoder: LineDecoder | None = None
-        self.probs = None
+        self.answer_notes: list[int] = []  # pitches of the current answer, for -v
         self.gen_tick = 0.0  # onset tick of the last generated token
         self.answer_end = math.inf
-        self.phrase_end_time = 0.0
+        self.last_note_time = 0.0  # when the musician's last note ended (for the latency)
         self.duet_prev_pitch: int | None = None
         self.generating = False
-        self.first_token = False  # the next token opens a line: it must be a note
         self.first_of_answer = False  # the next note-on sent is an answer's first
-        self.note_mask = np.array([not t.is_rest for t in engine.codec.tokens], np.float32)
+
+    @property
+    def state(self) -> State:
+        return self.status.state
+
+    @state.setter
+    def state(self, value: State) -> None:
+        self.status.state = value
 
     def start(self, now: float) -> None:
         """Begin: duet and solo start playing on the next beat; call-response listens."""
-        if self.settings.mode != "call-response":
+        if self.settings.mode != "call-response" and self.clock.running:
             self._start_continuous(self.clock.tick_at(now))
 
     # --- input -------------------------------------------------------------------------
@@ -112,103 +110,124 @@ class Improviser:
 
     def _on_message(self, t: float, msg: list[int]) -> None:
         status = msg[0]
-        if status >= 0xF0:
+        if status >= SYSEX_START:
             if status in CLOCK_MESSAGES:
                 self._clock_change(self.clock.handle(status, msg, t), t)
             return
-        kind, channel = status & 0xF0, status & 0x0F
+        what, ch = kind(status), channel(status)
         if self.settings.thru:
             self.output.thru(msg)
-        if kind == CONTROL_CHANGE:
-            self._on_control(t, msg[1], msg[2])
-        elif channel == DRUM_CHANNEL:
+        if what == CONTROL_CHANGE:
+            if msg[1] in (ALL_NOTES_OFF, ALL_SOUND_OFF):
+                self.release_input(t, f"CC {msg[1]}")
+            else:
+                self._on_control(t, msg[1], msg[2])
+        elif ch == DRUM_CHANNEL:
             return
-        elif kind == NOTE_ON and msg[2] > 0:
-            self._note_on(t, channel, msg[1])
-        elif kind in (NOTE_ON, NOTE_OFF):
-            self._note_off(t, channel, msg[1])
+        elif what == NOTE_ON and msg[2] > 0:
+            self._note_on(t, ch, msg[1])
+        elif what in (NOTE_ON, NOTE_OFF):
+            self._note_off(t, ch, msg[1])
 
+    def _note_on(self, t: float, ch: int, pitch: int) -> None:
+        self.status.notes_in += 1
+        self.status.last_in.append(pitch)
+        mode = self.settings.mode
+        if mode == "solo":
+            return
+        if mode == "call-response" and self.state == State.ANSWERING:
+            self._interrupt()
+        self.phrase.note_on(self.clock.tick_at(t), ch, pitch, record=mode == "call-response")
+        if mode == "call-response":
+            self.state = State.LISTENING
+
+    def _note_off(self, t: float, ch: int, pitch: int) -> None:
+        note = self.phrase.note_off(self.clock.tick_at(t), ch, pitch)
+        if note is None:
+            return
+        self.last_note_time = t
+        if self.settings.mode == "duet" and self.generating:
+            prev = self.duet_prev_pitch if self.duet_prev_pitch is not None else note.pitch
+            self.voice.steer(note.pitch, prev, note.end - note.start)
+            self.duet_prev_pitch = note.pitch
+
+    def release_input(self, t: float, why: str) -> None:
+        """Every held input note ends now: CC 123/120, a lost input port, a mode change."""
+        held = self.phrase.release(self.clock.tick_at(t))
+        if held:
+            self.status.stuck_input += held
+            self.log(f"{why}: released {held} held input note(s)")
+
+    def _on_control(self, t: float, control: int, value: int) -> None:
+        action = self.controls.action_for(control)
+        if action is None:
+            return
+        v = scaled(action, value)
+        s = self.settings
+        if action == "temperature":
+            self.sampler.temperature = v
+        elif action == "argmax":
+            self.sampler.argmax = v
+        elif action == "answer_length":
+            s.answer_bars = v
+        elif action == "mute":
+            self.output.muted = v
+            if v:
+                self.output.release()
+        elif action == "panic" and v:
+            self.panic("panic CC")
+        elif action == "end_phrase" and v:
+            if s.mode == "call-response" and self.phrase.call and self.state == State.LISTENING:
+                self._end_phrase(t)
+        elif action == "mode" and v != s.mode:
+            self.set_mode(v, t)
+
+    # --- the clock ---------------------------------------------------------------------
     def _clock_change(self, change: str | None, t: float) -> None:
         if change == "stop":
             self.sched.clear()
             self.output.silence()
             self.generating = False
-            self.status.state = "stopped"
+            self.state = State.STOPPED
             self.log("clock stopped: all notes closed")
         elif change == "start":
             self.log("clock started")
             if self.settings.mode != "call-response":
                 self._start_continuous(self.clock.tick_at(t))
             else:
-                self.status.state = "listening"
+                self.state = State.LISTENING
+        elif change == "moved":
+            self._moved(t)
 
-    def _note_on(self, t: float, channel: int, pitch: int) -> None:
-        tick = self.clock.tick_at(t)
-        self.status.notes_in += 1
-        self.status.last_in.append(pitch)
-        mode = self.settings.mode
-        if mode == "solo":
-            return
-        if mode == "call-response" and self.status.state == "answering":
-            self._interrupt()
-        key = (channel, pitch)
-        if key in self.held:  # re-struck without a note-off
-            self._note_off(t, channel, pitch)
-        note = [pitch, tick, math.nan]
-        self.held[key] = note
-        if mode == "call-response":
-            self.call.append(note)
-            if len(self.call) > MAX_CALL_NOTES:
-                del self.call[0]
-            self.status.state = "listening"
-        self.last_activity_tick = tick
-
-    def _note_off(self, t: float, channel: int, pitch: int) -> None:
-        note = self.held.pop((channel, pitch), None)
-        if note is None:
-            return  # a note-off for a note we never saw start
-        tick = self.clock.tick_at(t)
-        note[2] = max(tick, note[1])
-        self.last_activity_tick = tick
-        if self.settings.mode == "duet" and self.generating:
-            self._steer(note)
-
-    def _on_control(self, t: float, control: int, value: int) -> None:
-        action = self.controls.action_for(control)
-        if action is None:
-            return
-        on = value >= 64
-        s = self.settings
-        if action == "temperature":
-            self.sampler.temperature = 0.1 + 1.9 * value / 127
-        elif action == "argmax":
-            self.sampler.argmax = on
-        elif action == "answer_length":
-            s.answer_bars = 0 if value == 0 else 1 + (value - 1) * 15 // 126
-        elif action == "mute":
-            self.output.muted = on
-            if on:
-                self.output.release()
-        elif action == "panic" and on:
-            self.panic("panic CC")
-        elif action == "end_phrase" and on:
-            if s.mode == "call-response" and self.call and self.status.state == "listening":
-                self._end_phrase(t)
-        elif action == "mode":
-            mode = MODES[min(value * len(MODES) // 128, len(MODES) - 1)]
-            if mode != s.mode:
-                self.set_mode(mode, t)
+    def _moved(self, t: float) -> None:
+        """The song position jumped while playing (a DAW loop, the playhead moved): what
+        sounds is closed and the music goes on from the new position."""
+        jump = self.clock.jump
+        self.sched.clear()
+        self.output.release()
+        for note in self.phrase.call:  # a call keeps its shape; its end moves with it
+            note.start += jump
+            note.end += jump
+        if self.phrase.last_activity is not None:
+            self.phrase.last_activity += jump
+        if self.settings.mode != "call-response":
+            self._start_continuous(self.clock.tick_at(t))
+        elif self.state == State.ANSWERING:
+            self.generating = False
+            self.state = State.LISTENING
+        self.log(f"song position moved by {jump / TICKS_PER_BEAT:+.2f} beats")
 
     # --- control -----------------------------------------------------------------------
     def set_mode(self, mode: str, now: float) -> None:
         """Switch modes; everything sounding is closed first."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}")
         self.sched.clear()
         self.output.silence()
         self.settings.mode = mode
-        self.call.clear()
-        self.held.clear()
+        self.phrase.clear()
         self.generating = False
-        self.status.state = "listening"
+        self.state = State.LISTENING
         self.log(f"mode: {mode}")
         if mode != "call-response":
             self._start_continuous(self.clock.tick_at(now))
@@ -217,11 +236,10 @@ class Improviser:
         """Silence everything and forget the current phrase/answer."""
         self.sched.clear()
         self.output.silence()
-        self.call.clear()
-        self.held.clear()
+        self.phrase.clear()
         self.generating = self.settings.mode != "call-response" and self.generating
-        if self.status.state == "answering":
-            self.status.state = "listening"
+        if self.state == State.ANSWERING:
+            self.state = State.LISTENING
         self.log(f"{why}: all notes off")
 
     def shutdown(self) -> None:
@@ -242,8 +260,8 @@ class Improviser:
                 self._generate_one()
                 steps += 1
             self._dispatch(now)
-        if self.status.state == "answering" and not self.generating and not self.sched.heap:
-            self.status.state = "listening"
+        if self.state == State.ANSWERING and not self.generating and not self.sched.heap:
+            self.state = State.LISTENING
         if self._phrase_end_due(now):
             self._end_phrase(now)
 
@@ -258,8 +276,9 @@ class Improviser:
             times.append(t)
         if self.generating and self.clock.running:
             times.append(self.clock.time_of(self.gen_tick))
-        if self._phrase_end_tick() is not None:
-            times.append(self.clock.time_of(self._phrase_end_tick()))
+        end = self._phrase_end_tick()
+        if end is not None and self.clock.running:
+            times.append(self.clock.time_of(end))
         return min(times) if times else None
 
     def _dispatch(self, now: float) -> None:
@@ -270,17 +289,16 @@ class Improviser:
                 self.status.notes_out += 1
                 self.status.last_out.append(event.pitch)
                 if self.first_of_answer:
-                    self.status.last_latency_ms = (now - self.phrase_end_time) * 1000
+                    self.status.last_latency_ms = (now - self.last_note_time) * 1000
                     self.first_of_answer = False
             else:
                 out.note_off(event.pitch)
 
     # --- call and response -------------------------------------------------------------
     def _phrase_end_tick(self) -> float | None:
-        if (self.settings.mode != "call-response" or self.status.state != "listening"
-                or not self.call or self.held or self.last_activity_tick is None):
+        if self.settings.mode != "call-response" or self.state != State.LISTENING:
             return None
-        return self.last_activity_tick + self.settings.phrase_end_beats * TICKS_PER_BEAT
+        return self.phrase.end_tick()
 
     def _phrase_end_due(self, now: float) -> bool:
         tick = self._phrase_end_tick()
@@ -290,16 +308,13 @@ class Improviser:
         """The call is over: prime the LSTM with it and schedule the answer."""
         s = self.settings
         now_tick = self.clock.tick_at(now)
-        for note in self.held.values():
-            note[2] = now_tick
-        self.held.clear()
-        line = quantize(((int(p), st, en) for p, st, en in self.call), 1.0)
-        self.call.clear()
+        stuck_before = self.phrase.stuck
+        line = quantize(self.phrase.take_call(now_tick), 1.0)
+        if self.phrase.stuck > stuck_before:
+            self.status.stuck_input += self.phrase.stuck - stuck_before
+            self.log("a held input note got no note-off: counted as stuck, answering anyway")
         if not line:
             return
-        self.phrase_end_time = now
-        self.engine.reset()
-        self.probs = self.engine.prime(self.engine.codec.encode(line))
         unit = TICKS_PER_BAR if s.answer_on == "bar" else TICKS_PER_BEAT
         start = math.ceil((now_tick + 1e-9) / unit) * unit
         if self.clock.time_of(start) - now < START_MARGIN:
@@ -308,14 +323,12 @@ class Improviser:
         bars = s.answer_bars or math.ceil(call_ticks / TICKS_PER_BAR)
         bars = min(max(bars, s.min_bars), s.max_bars)
         self.answer_end = start + bars * TICKS_PER_BAR
-        pitch = fold_range(line[-1].pitch, s.low, s.high)
-        self.decoder = LineDecoder(self.engine.codec, pitch, start, s.low, s.high)
+        self.voice.begin(fold_range(line[-1].pitch, s.low, s.high), start, line)
         self.gen_tick = -math.inf
         self.generating = True
-        self.first_token = True
         self.answer_notes = []
         self.first_of_answer = True
-        self.status.state = "answering"
+        self.state = State.ANSWERING
         self.status.answers += 1
         self.log(f"call of {len(line)} notes; answering {bars} bar(s)")
         self._generate_one()
@@ -325,39 +338,28 @@ class Improviser:
         self.sched.clear()
         self.output.release()
         self.generating = False
-        self.status.state = "listening"
+        self.state = State.LISTENING
 
     # --- generation --------------------------------------------------------------------
     def _start_continuous(self, now_tick: float) -> None:
         s = self.settings
         start = math.ceil(now_tick / TICKS_PER_BEAT + 1e-9) * TICKS_PER_BEAT
-        self.engine.reset()
-        self.probs = self.engine.prime([])
-        self.decoder = LineDecoder(self.engine.codec, (s.low + s.high) // 2, start, s.low, s.high)
+        self.voice.begin((s.low + s.high) // 2, start)
         self.answer_end = math.inf
         self.gen_tick = -math.inf
         self.generating = True
-        self.first_token = True
-        self.status.state = "playing"
+        self.state = State.PLAYING
 
     def _generate_one(self) -> None:
         """Sample one token, feed it back, schedule its note: one step ahead, no more."""
-        decoder = self.decoder
-        probs = self.probs
-        if self.first_token:  # an answer starts with a note, on its beat
-            probs = probs * self.note_mask
-            self.first_token = False
-        token = self.sampler(probs)
-        self.probs = self.engine.step(token)
-        note = decoder.feed(token)
-        start = decoder.tick - self.engine.codec.tokens[token].dur
+        start, note = self.voice.next()
         self.gen_tick = start
         if note is not None and note.start < self.answer_end:
             end = min(note.start + note.dur, self.answer_end)
             self.sched.add_note(note.start, end, note.pitch, self._velocity(note.start))
             if self.verbose:
                 self.answer_notes.append(note.pitch)
-        if decoder.tick >= self.answer_end:
+        if self.voice.tick >= self.answer_end:
             self.generating = False
             if self.verbose:
                 self.log(f"answer: {' '.join(map(str, self.answer_notes))}")
@@ -367,14 +369,3 @@ class Improviser:
         """Base velocity, a little more on beats 1 and 3, a touch on 2 and 4."""
         accent = 10 if tick % (2 * TICKS_PER_BEAT) == 0 else 5 if tick % TICKS_PER_BEAT == 0 else 0
         return max(1, min(127, self.settings.velocity + accent))
-
-    def _steer(self, note: list[float]) -> None:
-        """Duet: a finished input note is fed through the model as it comes."""
-        pitch = int(note[0])
-        prev = self.duet_prev_pitch if self.duet_prev_pitch is not None else pitch
-        interval = fold_pitch(pitch, prev) - prev
-        token = Token("n", interval, nearest_duration(note[2] - note[1]))
-        self.probs = self.engine.step(self.engine.codec.index[token])
-        self.duet_prev_pitch = pitch
-        s = self.settings
-        self.decoder.pitch = fold_range(pitch, s.low, s.high)

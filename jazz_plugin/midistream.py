@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-SYSEX_START, SYSEX_END = 0xF0, 0xF7
-CHANNEL_DATA_BYTES = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0: 2}
-SYSTEM_DATA_BYTES = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0}
+from .midispec import (
+    CHANNEL_DATA_BYTES,
+    REALTIME_FIRST,
+    SYSEX_END,
+    SYSEX_START,
+    SYSTEM_DATA_BYTES,
+)
 
 
 class MidiStream:
@@ -27,7 +31,7 @@ class MidiStream:
         """Yield each complete message in `data` (channel, system common or real-time)."""
         for byte in data:
             byte &= 0xFF
-            if byte >= 0xF8:  # real-time: may interleave anything, never changes state
+            if byte >= REALTIME_FIRST:  # real-time: may interleave anything, never changes state
                 yield [byte]
                 continue
             if byte == SYSEX_START:
@@ -38,7 +42,7 @@ class MidiStream:
                 continue
             if byte & 0x80:  # a status byte ends any SysEx and starts a message
                 self.in_sysex = False
-                if byte >= 0xF0:
+                if byte >= SYSEX_START:
                     self.running = 0
                     need = SYSTEM_DATA_BYTES.get(byte, 0)
                     if need == 0:

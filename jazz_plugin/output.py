@@ -8,17 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-NOTE_OFF, NOTE_ON, CONTROL_CHANGE = 0x80, 0x90, 0xB0
-SUSTAIN_PEDAL = 64  # CC 64: damper pedal; 0 = up
-ALL_NOTES_OFF = 123  # CC 123: channel mode message
+from .midispec import (
+    ALL_NOTES_OFF,
+    CONTROL_CHANGE,
+    NOTE_OFF,
+    NOTE_ON,
+    PITCH_BEND,
+    PITCH_BEND_CENTER,
+    SUSTAIN_PEDAL,
+    SYSEX_START,
+)
+
+__all__ = ["ALL_NOTES_OFF", "SUSTAIN_PEDAL", "Output", "silence_messages"]
 
 
 def silence_messages(sounding: Iterable[tuple[int, int]],
                      channels: Iterable[int]) -> list[list[int]]:
-    """Note-offs for every sounding (channel, pitch), then per channel CC 64 = 0 and CC 123."""
+    """Note-offs for every sounding (channel, pitch), then per channel CC 64 = 0, pitch bend
+    centre and CC 123."""
     msgs = [[NOTE_OFF | ch, pitch, 0] for ch, pitch in sorted(sounding)]
     for ch in sorted(set(channels)):
         msgs.append([CONTROL_CHANGE | ch, SUSTAIN_PEDAL, 0])
+        msgs.append([PITCH_BEND | ch, *PITCH_BEND_CENTER])
         msgs.append([CONTROL_CHANGE | ch, ALL_NOTES_OFF, 0])
     return msgs
 
@@ -32,8 +43,7 @@ class Output:
         self.sounding: set[tuple[int, int]] = set()
         self.channels_used: set[int] = {channel}
         self.muted = False
-        self.sent_notes = 0
-        self.send_errors = 0
+        self.send_errors = 0  # sends that failed (a dead output port); shown in the stats
 
     def send(self, msg: list[int]) -> None:
         """Send raw bytes; a lost port must not take the daemon down with it."""
@@ -50,7 +60,6 @@ class Output:
             self.send([NOTE_OFF | self.channel, pitch, 0])
         self.send([NOTE_ON | self.channel, pitch, velocity])
         self.sounding.add(key)
-        self.sent_notes += 1
 
     def note_off(self, pitch: int) -> None:
         key = (self.channel, pitch)
@@ -59,11 +68,13 @@ class Output:
             self.send([NOTE_OFF | self.channel, pitch, 0])
 
     def thru(self, msg: list[int]) -> None:
-        """Pass an input message on, tracking its notes like our own."""
+        """Pass an input message on, tracking its notes like our own, and every channel it
+        touches (a pedal or a bend passed through is reset on that channel at the end)."""
         status = msg[0] & 0xF0
+        if msg[0] < SYSEX_START:
+            self.channels_used.add(msg[0] & 0x0F)
         if status in (NOTE_ON, NOTE_OFF) and len(msg) >= 3:
             key = (msg[0] & 0x0F, msg[1])
-            self.channels_used.add(key[0])
             if status == NOTE_ON and msg[2] > 0:
                 self.sounding.add(key)
             else:

@@ -6,15 +6,21 @@ from .codec import TICKS_PER_QUARTER, Note
 from .errors import JazzError
 
 
+def check_plotting() -> None:
+    """Fail early, in one line, when matplotlib is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise JazzError("--plot needs matplotlib: pip install 'jazz-plugin[plot]'")
+
+
 def plot_pianoroll(notes: list[Note], path: str, title: str = "jazz-plugin solo") -> None:
     """Draw one bar per note, time in beats across, pitch up; saved as PNG."""
-    try:
-        import matplotlib
+    check_plotting()
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise JazzError("--plot needs matplotlib: pip install 'jazz-plugin[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(12, 4))
     for n in notes:
         ax.broken_barh([(n.start / TICKS_PER_QUARTER, n.dur / TICKS_PER_QUARTER)],

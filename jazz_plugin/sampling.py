@@ -36,7 +36,7 @@ class Sampler:
                      top_p: float | None = None, argmax: bool = False,
                      seed: int | None = None) -> Sampler:
         """A sampler from command-line/config values (None = the default), checked."""
-        s = cls(seed=seed, argmax=bool(argmax))
+        s = cls(seed=seed, argmax=argmax is True)
         if temperature is not None:
             if not temperature > 0:
                 raise ConfigError(f"temperature must be > 0, got {temperature}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 
@@ -17,6 +18,7 @@ class StatusLine:
         self.quiet, self.verbose = quiet, verbose
         self._next = 0.0
         self._drawn = False
+        self._shown = ""
 
     def _write(self, text: str) -> None:
         if self._drawn:
@@ -44,21 +46,40 @@ class StatusLine:
         return self._next if self.tty and not self.quiet else None
 
     def show(self, imp, ports_text: str, dropped: int, missed: int) -> None:
-        """Redraw: ports, tempo and source, mode, state, last notes in and out, drops."""
+        """Redraw, only when something changed, within the terminal's width.
+
+        Fields go from most to least important; the least important drop first when the
+        terminal is narrow, so the line never wraps (a wrapped line leaves a row behind at
+        every redraw).
+        """
         self._next = time.monotonic() + REFRESH
         st = imp.status
-        line = (f"{ports_text} | {imp.clock.bpm:5.1f} BPM {imp.clock.source} | "
-                f"{imp.settings.mode} | {st.state:<9} | in {_notes(st.last_in)} | "
-                f"out {_notes(st.last_out)}")
-        if st.last_latency_ms == st.last_latency_ms:  # not NaN: an answer has started
-            line += f" | answer after {st.last_latency_ms:.0f} ms"
+        fields = [f"{st.state.value if hasattr(st.state, 'value') else st.state}",
+                  f"{imp.clock.bpm:.0f} BPM {imp.clock.source}", imp.settings.mode]
+        chord = getattr(imp, "chord_text", None)
+        if callable(chord):
+            chord = chord()
+        if chord:
+            fields.insert(1, chord)
         if imp.output.muted:
-            line += " | MUTED"
-        if dropped or missed:
-            line += f" | dropped {dropped} missed {missed}"
-        self.stream.write("\r\x1b[K" + line[:200])
+            fields.insert(0, "MUTED")
+        if st.last_latency_ms == st.last_latency_ms:  # not NaN: an answer has started
+            fields.append(f"answer after {st.last_latency_ms:.0f} ms")
+        fields += [f"in {_notes(st.last_in)}", f"out {_notes(st.last_out)}"]
+        problems = [f"{n} {what}" for n, what in ((dropped, "dropped"), (missed, "late"),
+                                                   (st.stuck_input, "stuck"),
+                                                   (imp.output.send_errors, "send errors"))
+                    if n]
+        if problems:
+            fields.insert(1, "!" + ", ".join(problems))
+        fields.append(ports_text)
+        line = fit(fields, terminal_width() - 1)
+        if line == self._shown and self._drawn:
+            return
+        self.stream.write("\r\x1b[K" + line)
         self.stream.flush()
         self._drawn = True
+        self._shown = line
 
     def close(self) -> None:
         if self._drawn:
@@ -71,3 +92,19 @@ NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 def _notes(pitches) -> str:
     return " ".join(f"{NAMES[p % 12]}{p // 12 - 1}" for p in pitches) or "-"
+
+
+def terminal_width() -> int:
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def fit(fields: list[str], width: int) -> str:
+    """Join fields with ' | ', dropping from the end until the line fits `width`."""
+    while fields:
+        line = " | ".join(fields)
+        if len(line) <= width:
+            return line
+        if len(fields) == 1:
+            return line[:width]
+        fields = fields[:-1]
+    return ""

@@ -8,7 +8,8 @@ from jazz_plugin.clock import ExternalClock, InternalClock
 from jazz_plugin.controls import DEFAULT_CC, Controls, parse_cc_options
 from jazz_plugin.engine import Engine
 from jazz_plugin.errors import ConfigError
-from jazz_plugin.improviser import Improviser, Settings
+from jazz_plugin.improviser import Improviser
+from jazz_plugin.options import RunOptions
 from jazz_plugin.output import ALL_NOTES_OFF, SUSTAIN_PEDAL, Output
 from jazz_plugin.sampling import Sampler
 from jazz_plugin.scheduler import Scheduler
@@ -26,7 +27,7 @@ class Rig:
         self.clock = clock or InternalClock(120, 0.0)
         self.output = Output(lambda m: self.sent.append((self.now, list(m))), channel=2)
         self.imp = Improviser(ENGINE, Sampler(argmax=argmax, seed=0),
-                              Settings(mode=mode, channel=2, **settings), self.clock,
+                              RunOptions(mode=mode, channel=3, **settings), self.clock,
                               self.output, Controls())
         self.imp.start(0.0)
 
@@ -107,7 +108,7 @@ def test_playing_over_the_answer_interrupts_it_cleanly():
     assert rig.imp.status.state == "answering" and rig.notes()[0]
     rig.midi(rig.now, 0x90, 72, 100)  # the musician plays again
     assert rig.output.sounding == set() and rig.imp.sched.heap == []
-    assert rig.imp.status.state == "listening" and rig.imp.call[0][0] == 72
+    assert rig.imp.status.state == "listening" and rig.imp.phrase.call[0].pitch == 72
     before = len(rig.notes()[0])
     rig.advance(rig.now + 0.4)
     assert len(rig.notes()[0]) == before  # nothing more of the old answer
@@ -258,9 +259,9 @@ def test_config_file_then_command_line(tmp_path):
 
     path = tmp_path / "jazz.toml"
     path.write_text('mode = "duet"\nbpm = 96\nlow = 40\nhigh = 70\n[cc]\ntemperature = 74\n')
-    args = argparse.Namespace(config=str(path), cc=["mute=75"], bpm=140.0, mode=None)
+    args = argparse.Namespace(config=str(path), cc=["mute=75"], bpm="140", mode=None)
     o = resolve_options(args)
-    assert (o["mode"], o["bpm"], o["low"], o["high"]) == ("duet", 140.0, 40, 70)
-    controls = Controls(o["cc"])
+    assert (o.mode, o.bpm, o.low, o.high) == ("duet", 140.0, 40, 70)
+    controls = Controls(o.cc)
     assert controls.action_for(74) == "temperature" and controls.action_for(75) == "mute"
     assert controls.action_for(20) is None  # the default temperature CC moved to 74

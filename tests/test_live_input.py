@@ -31,9 +31,9 @@ def assert_clean(rig: Rig) -> None:
 def test_running_status_bytes_are_understood():
     rig = Rig()
     rig.midi(0.0, 0x90, 60, 100, 62, 100, 64, 100)  # one status byte, three notes
-    assert {k[1] for k in rig.imp.held} == {60, 62, 64}
+    assert {k[1] for k in rig.imp.phrase.held} == {60, 62, 64}
     rig.midi(0.3, 0x80, 60, 0, 62, 0, 64, 0)
-    assert rig.imp.held == {}
+    assert rig.imp.phrase.held == {}
 
 
 def test_stray_note_offs_and_velocity_zero_note_ons():
@@ -41,10 +41,10 @@ def test_stray_note_offs_and_velocity_zero_note_ons():
     for p in range(0, 128, 7):
         rig.midi(0.01, 0x80, p, 0)  # never started
     rig.midi(0.02, 0x90, 61, 0)  # velocity 0 = note-off, also never started
-    assert rig.imp.call == [] and rig.imp.held == {}
+    assert rig.imp.phrase.call == [] and rig.imp.phrase.held == {}
     rig.midi(0.1, 0x90, 60, 90)
     rig.midi(0.3, 0x90, 60, 0)  # velocity-0 note-on ends it
-    assert rig.imp.held == {} and rig.imp.call[0][2] > rig.imp.call[0][1]
+    assert rig.imp.phrase.held == {} and rig.imp.phrase.call[0].end > rig.imp.phrase.call[0].start
     assert answered(rig, 1.0)
     assert_clean(rig)
 
@@ -55,7 +55,7 @@ def test_all_16_channels_at_once_and_drums_ignored():
         rig.midi(0.0, 0x90 | ch, 50 + ch, 90)
     for ch in range(16):
         rig.midi(0.4, 0x80 | ch, 50 + ch, 0)
-    assert len(rig.imp.call) == 15  # channel 10 is drums
+    assert len(rig.imp.phrase.call) == 15  # channel 10 is drums
     rig.advance(6.0)
     ons = rig.notes()[0]
     assert ons and rig.imp.status.answers == 1  # the chord's top voice made a call
@@ -96,15 +96,20 @@ def test_clock_pulses_without_start_are_followed():
     assert clock.tick_at(t - 60 / 90 / 24) == pytest.approx(47 * 0.5)
 
 
-def test_start_without_clock_plays_at_the_last_tempo_and_stop_closes_notes():
+def test_start_without_clock_plays_nothing_until_pulses_come_and_stop_closes_notes():
     clock = ExternalClock(120, 0.0)
     rig = Rig(clock=clock, mode="solo")
     rig.midi(0.0, 0xFA)
-    assert clock.running and rig.imp.generating
+    assert not clock.running and not rig.imp.generating
     rig.advance(3.0)
+    assert rig.notes()[0] == []  # START alone, no pulses: silence, not --bpm forever
+    t = 3.0
+    for _ in range(24 * 4):
+        rig.midi(t, 0xF8)
+        t += 60 / 120 / 24
     ons = rig.notes()[0]
-    assert ons and ons[0][0] == pytest.approx(0.5)  # the first beat at the last known tempo
-    rig.midi(3.0, 0xFC)
+    assert clock.running and ons and ons[0][0] == pytest.approx(3.0 + 0.5, abs=1e-3)
+    rig.midi(t, 0xFC)
     assert rig.output.sounding == set() and rig.imp.status.state == "stopped"
 
 
@@ -148,7 +153,7 @@ def test_thousands_of_notes_per_second_keep_the_call_bounded():
         rig.midi(t, 0x90, 40 + k % 50, 100)
         rig.midi(t + 1e-5, 0x80, 40 + k % 50, 0)
         t += 1e-4
-    assert len(rig.imp.call) <= 256
+    assert len(rig.imp.phrase.call) <= 256
     rig.advance(t + 4.0)
     assert rig.imp.status.answers == 1 and rig.notes()[0]
     assert_clean(rig)

@@ -1,0 +1,184 @@
+"""The run options: one typed schema for the defaults, the TOML config and the command line.
+
+Like nanoGPT's one config: each option is a dataclass field whose metadata says its type,
+range and help, and the CLI, the config reader and `--help` are all made from it. Values
+from the command line arrive as text and go through the same checks as TOML values, so a
+bad value is one line (exit 2) wherever it came from. Precedence: defaults < config file <
+command line, where the command line counts only for options actually given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from . import sampling
+from .errors import ConfigError
+
+MODES = ("call-response", "duet", "solo")
+APIS = ("auto", "alsa", "jack", "coremidi")
+CLOCKS = ("internal", "external")
+
+
+def _opt(default: Any, help: str, kind: type, low: float | None = None,
+         high: float | None = None, choices: tuple[str, ...] | None = None,
+         optional: bool = False, metavar: str | None = None) -> Any:
+    """A dataclass field carrying its schema (kind, range, choices) and its help text."""
+    meta = {"help": help, "kind": kind, "low": low, "high": high, "choices": choices,
+            "optional": optional, "metavar": metavar}
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class RunOptions:
+    """Everything `jazz-plugin run` can be told; the live knobs change some of it."""
+
+    model: str | None = _opt(None, "ONNX step model (default: the shipped one)", str,
+                             optional=True, metavar="FILE")
+    in_port: str | None = _opt(None, "connect to an existing output port (partial name) "
+                               "instead of opening the virtual input", str, optional=True,
+                               metavar="NAME")
+    out_port: str | None = _opt(None, "connect to an existing input port (partial name) "
+                                "instead of opening the virtual output", str, optional=True,
+                                metavar="NAME")
+    api: str = _opt("auto", "MIDI system; auto = the platform default, JACK on Linux "
+                    "without ALSA's sequencer", str, choices=APIS)
+    client_name: str = _opt("jazz-plugin", "MIDI client name prefix (ports NAME-in, NAME-out)",
+                            str, metavar="NAME")
+    mode: str = _opt("call-response", "call-response answers your phrases; duet plays along "
+                     "and is steered by what you play; solo just plays", str, choices=MODES)
+    bpm: float = _opt(120.0, "internal tempo", float, 20, 400, metavar="BPM")
+    clock: str = _opt("internal", "internal tempo, or follow MIDI clock on the input "
+                      "(external)", str, choices=CLOCKS)
+    channel: int = _opt(1, "output MIDI channel", int, 1, 16, metavar="1..16")
+    velocity: int = _opt(80, "base velocity; beats 1 and 3 get +10, 2 and 4 +5", int, 1, 127)
+    low: int = _opt(48, "lowest pitch played", int, 0, 127, metavar="PITCH")
+    high: int = _opt(84, "highest pitch played", int, 0, 127, metavar="PITCH")
+    phrase_end: float = _opt(4.0, "silence that ends a call, in beats", float, 0.25, 64,
+                             metavar="BEATS")
+    answer_on: str = _opt("beat", "where an answer starts", str, choices=("beat", "bar"))
+    min_bars: int = _opt(1, "shortest answer, in bars", int, 1, 64)
+    max_bars: int = _opt(8, "longest answer, in bars", int, 1, 64)
+    answer_bars: int = _opt(0, "answer length in bars; 0 = as long as the call (clamped)",
+                            int, 0, 64)
+    thru: bool = _opt(False, "pass the input through to the output", bool)
+    temperature: float = _opt(sampling.temperature, "sampling: < 1 more predictable, > 1 wilder",
+                              float, 0.01, 10, metavar="T")
+    top_k: int = _opt(sampling.top_k, "sample only from the k likeliest tokens; 0 = off", int,
+                      0, 100000, metavar="K")
+    top_p: float = _opt(sampling.top_p, "sample only from the top p of probability; 1 = off",
+                        float, 0.01, 1.0, metavar="P")
+    argmax: bool = _opt(False, "always the likeliest token (the seed's behaviour)", bool)
+    seed: int | None = _opt(None, "random seed, to reproduce a run", int, 0, 2**32 - 1,
+                            optional=True)
+    cc: dict[str, int] = field(default_factory=dict, metadata={"help": "CC map", "kind": dict})
+
+    def check(self) -> RunOptions:
+        """Checks that involve more than one option."""
+        if self.high - self.low < 11:
+            raise ConfigError(f"low {self.low} .. high {self.high} must span at least an octave")
+        if self.min_bars > self.max_bars:
+            raise ConfigError(f"min_bars {self.min_bars} is above max_bars {self.max_bars}")
+        return self
+
+
+SCHEMA = {f.name: f for f in fields(RunOptions) if f.metadata.get("kind") is not dict}
+SAMPLING = ("temperature", "top_k", "top_p", "argmax", "seed")
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def convert(name: str, value: Any, where: str) -> Any:
+    """Check (and, for command-line text, parse) one value against its field's schema."""
+    f = SCHEMA[name]
+    m = f.metadata
+    kind, text = m["kind"], isinstance(value, str) and where == "command line"
+    label = flag(name) if where == "command line" else f"{name} ({where})"
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{label} must be {expected}, got {value!r}")
+
+    if value is None and m["optional"]:
+        return None
+    if kind is bool:
+        if text and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+            return value.lower() in ("true", "yes", "on", "1")
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if kind is int:
+        if text:
+            try:
+                value = int(value)
+            except ValueError:
+                raise bad("a whole number") from None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("a whole number")
+    elif kind is float:
+        if text:
+            try:
+                value = float(value)
+            except ValueError:
+                raise bad("a number") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        if not math.isfinite(value):
+            raise bad("a finite number")
+        value = float(value)
+    elif kind is str:
+        if not isinstance(value, str):
+            raise bad("text")
+        if m["choices"] and value not in m["choices"]:
+            raise bad("one of " + ", ".join(m["choices"]))
+    low, high = m["low"], m["high"]
+    if low is not None and not low <= value <= high:
+        raise bad(f"{low:g}..{high:g}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+    """Add `--option` flags for the schema (all, or `names`); values stay text until
+    `resolve` checks them, so every bad value takes the same one-line path."""
+    for name, f in SCHEMA.items():
+        if names is not None and name not in names:
+            continue
+        m = f.metadata
+        default = "" if f.default is None else f" (default {_show(f.default)})"
+        if m["kind"] is bool:
+            parser.add_argument(flag(name), dest=name, action="store_const", const=True,
+                                default=None, help=m["help"] + default)
+            continue
+        metavar = m["metavar"] or ("{" + ",".join(m["choices"]) + "}" if m["choices"] else
+                                   "N" if m["kind"] is int else "X")
+        parser.add_argument(flag(name), dest=name, default=None, metavar=metavar,
+                            help=m["help"] + default)
+
+
+def _show(value: Any) -> str:
+    return "off" if value is False else "on" if value is True else str(value)
+
+
+def resolve(args: argparse.Namespace, config: dict | None = None,
+            config_path: str = "") -> RunOptions:
+    """Defaults < config (already read TOML) < the options given on the command line."""
+    values: dict[str, Any] = {}
+    for key, value in (config or {}).items():
+        name = key.replace("-", "_")
+        if name not in SCHEMA:
+            raise ConfigError(f"config {config_path!r}: unknown option {key!r}")
+        values[name] = convert(name, value, f"in {config_path}")
+    for name in SCHEMA:
+        given = getattr(args, name, None)
+        if given is not None:
+            values[name] = convert(name, given, "command line")
+    return RunOptions(**values).check()
+
+
+def sampling_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The sampling flags of a command line, checked, for `Sampler.from_options`."""
+    return {name: convert(name, getattr(args, name), "command line")
+            if getattr(args, name, None) is not None else None for name in SAMPLING}
