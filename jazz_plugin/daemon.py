@@ -26,7 +26,7 @@ from .ports import InputQueue, MidiPorts, resolve_api
 from .sampling import Sampler
 from .status import StatusLine
 
-FLUSH_DELAY = 0.03  # seconds to let the MIDI server deliver our last messages before closing
+FLUSH_DELAY = 0.1  # seconds for the MIDI server to deliver our last messages before closing
 PORT_CHECK_EVERY = 1.0  # seconds between checks of the MIDI server and named ports
 SERVER_WAIT = 30.0  # seconds to wait for a lost JACK server before giving up
 # Signals that end the run the way Ctrl-C does: silence, then exit.
