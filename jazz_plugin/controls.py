@@ -1,7 +1,8 @@
 """Live controls over MIDI CC: which CC number is which control, and what a value means.
 
-Default mapping (CC 20-26 are undefined in the MIDI spec, so no synth uses them):
-temperature 20, mode 21, answer_length 22, argmax 23, mute 24, panic 25, end_phrase 26.
+Default mapping (CC 20-31 are undefined in the MIDI spec, so no synth uses them):
+temperature 20, mode 21, answer_length 22, argmax 23, mute 24, panic 25, end_phrase 26,
+swing 27, register 28, density 29, develop 30.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 DEFAULT_CC = {"temperature": 20, "mode": 21, "answer_length": 22, "argmax": 23, "mute": 24,
-              "panic": 25, "end_phrase": 26}
+              "panic": 25, "end_phrase": 26, "swing": 27, "register": 28, "density": 29,
+              "develop": 30}
 RESERVED_CC = {0: "bank select", 32: "bank select LSB", 64: "sustain pedal",
                **{n: "channel mode messages" for n in range(120, 128)}}
 
 
 CC_ON = 64  # a switch control is on from this value up
-MODE_ORDER = ("call-response", "duet", "solo")  # the mode CC's value ranges, low to high
+MODE_ORDER = ("call-response", "duet", "solo", "trade")  # the mode CC's ranges, low to high
+REGISTER_SPAN = 24  # the register CC moves the window by up to this many semitones each way
 
 
 def scaled(action: str, value: int) -> float | int | bool | str:
@@ -33,6 +36,10 @@ def scaled(action: str, value: int) -> float | int | bool | str:
         return 0 if value == 0 else 1 + (value - 1) * 15 // 126
     if action == "mode":
         return MODE_ORDER[min(value * len(MODE_ORDER) // 128, len(MODE_ORDER) - 1)]
+    if action in ("swing", "density", "develop"):
+        return value / 127
+    if action == "register":
+        return round((value - 64) * REGISTER_SPAN / 64)
     return value >= CC_ON
 
 

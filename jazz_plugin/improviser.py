@@ -14,10 +14,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
+from .chordsource import Harmony
 from .clock import TICKS_PER_BAR, TICKS_PER_BEAT, ExternalClock, InternalClock
 from .codec import fold_range, quantize
-from .controls import Controls, scaled
+from .controls import CC_ON, Controls, scaled
 from .engine import Engine
+from .harmony import Changes
 from .midispec import (
     ALL_NOTES_OFF,
     ALL_SOUND_OFF,
@@ -26,6 +28,7 @@ from .midispec import (
     DRUM_CHANNEL,
     NOTE_OFF,
     NOTE_ON,
+    SUSTAIN_PEDAL,
     SYSEX_START,
     channel,
     kind,
@@ -40,6 +43,18 @@ from .voice import Voice
 
 MAX_STEPS_PER_POLL = 64  # generation catch-up is bounded; late notes are dropped, not bunched
 START_MARGIN = 0.005  # seconds: an answer never starts closer to "now" than this
+
+
+CONTINUOUS = ("duet", "solo")  # modes that play without waiting for a call
+EIGHTH = TICKS_PER_BEAT // 2
+SWING_SHIFT = TICKS_PER_BEAT // 6  # full swing moves the off-beat eighth from 6 to 8 ticks
+
+
+def swung(tick: float, amount: float) -> float:
+    """Swing the eighth-note grid: an off-beat eighth is delayed toward the triplet (2:1)."""
+    if amount and tick % TICKS_PER_BEAT == EIGHTH:
+        return tick + amount * SWING_SHIFT
+    return tick
 
 
 class State(str, Enum):
@@ -70,13 +85,18 @@ class Improviser:
 
     def __init__(self, engine: Engine, sampler: Sampler, settings: RunOptions,
                  clock: InternalClock | ExternalClock, output: Output,
-                 controls: Controls | None = None, log=None, verbose: bool = False) -> None:
+                 controls: Controls | None = None, log=None, verbose: bool = False,
+                 chart: Changes | None = None) -> None:
         self.engine, self.sampler, self.settings = engine, sampler, settings
         self.clock, self.output = clock, output
         self.controls = controls or Controls()
         self.log = log or (lambda text: None)
         self.verbose = verbose
-        self.voice = Voice(engine, sampler, settings.low, settings.high)
+        self.harmony = Harmony(chart)
+        self.voice = Voice(engine, sampler, settings.low + settings.register,
+                           settings.high + settings.register, self.harmony)
+        self.voice.set_density(settings.density)
+        self.trade_turn = -1  # the last musician's turn we answered (trade mode)
         self.phrase = PhraseDetector(settings.phrase_end)
         self.sched = Scheduler(clock)
         self.stream = MidiStream()
@@ -99,7 +119,7 @@ class Improviser:
 
     def start(self, now: float) -> None:
         """Begin: duet and solo start playing on the next beat; call-response listens."""
-        if self.settings.mode != "call-response" and self.clock.running:
+        if self.settings.mode in CONTINUOUS and self.clock.running:
             self._start_continuous(self.clock.tick_at(now))
 
     # --- input -------------------------------------------------------------------------
@@ -120,14 +140,38 @@ class Improviser:
         if what == CONTROL_CHANGE:
             if msg[1] in (ALL_NOTES_OFF, ALL_SOUND_OFF):
                 self.release_input(t, f"CC {msg[1]}")
+            elif msg[1] == SUSTAIN_PEDAL:
+                if self._is_chord_channel(ch):
+                    self.harmony.played.sustain(self.clock.tick_at(t), msg[2] >= CC_ON)
             else:
                 self._on_control(t, msg[1], msg[2])
-        elif ch == DRUM_CHANNEL:
+        elif ch == DRUM_CHANNEL or what not in (NOTE_ON, NOTE_OFF):
             return
+        elif self._is_chord_note(ch, msg[1]):
+            if what == NOTE_ON and msg[2] > 0:
+                self.harmony.played.note_on(self.clock.tick_at(t), msg[1])
+            else:
+                self.harmony.played.note_off(self.clock.tick_at(t), msg[1])
         elif what == NOTE_ON and msg[2] > 0:
             self._note_on(t, ch, msg[1])
-        elif what in (NOTE_ON, NOTE_OFF):
+        else:
             self._note_off(t, ch, msg[1])
+
+    def _is_chord_channel(self, ch: int) -> bool:
+        s = self.settings
+        return (s.chord_channel is not None and ch == s.chord_channel - 1) or (
+            s.split is not None and s.chord_channel is None)
+
+    def _is_chord_note(self, ch: int, pitch: int) -> bool:
+        """Chord-channel notes, or notes below the split, are harmony, not the call."""
+        s = self.settings
+        if s.chord_channel is not None and ch == s.chord_channel - 1:
+            return True
+        return s.split is not None and pitch < s.split
+
+    def chord_text(self) -> str:
+        """The chord now playing (or the key assumed), for the status line."""
+        return self.harmony.text(self.clock.tick_at(self.clock.time_of(self.voice.tick)))
 
     def _note_on(self, t: float, ch: int, pitch: int) -> None:
         self.status.notes_in += 1
@@ -137,7 +181,8 @@ class Improviser:
             return
         if mode == "call-response" and self.state == State.ANSWERING:
             self._interrupt()
-        self.phrase.note_on(self.clock.tick_at(t), ch, pitch, record=mode == "call-response")
+        self.phrase.note_on(self.clock.tick_at(t), ch, pitch,
+                            record=mode in ("call-response", "trade"))
         if mode == "call-response":
             self.state = State.LISTENING
 
@@ -153,6 +198,7 @@ class Improviser:
 
     def release_input(self, t: float, why: str) -> None:
         """Every held input note ends now: CC 123/120, a lost input port, a mode change."""
+        self.harmony.played.release_all(self.clock.tick_at(t))
         held = self.phrase.release(self.clock.tick_at(t))
         if held:
             self.status.stuck_input += held
@@ -181,6 +227,15 @@ class Improviser:
                 self._end_phrase(t)
         elif action == "mode" and v != s.mode:
             self.set_mode(v, t)
+        elif action == "swing":
+            s.swing = v
+        elif action == "density":
+            s.density = v
+            self.voice.set_density(v)
+        elif action == "register":
+            shift = max(-s.low, min(127 - s.high, v))
+            s.register = shift
+            self.voice.set_range(s.low + shift, s.high + shift)
 
     # --- the clock ---------------------------------------------------------------------
     def _clock_change(self, change: str | None, t: float) -> None:
@@ -192,7 +247,7 @@ class Improviser:
             self.log("clock stopped: all notes closed")
         elif change == "start":
             self.log("clock started")
-            if self.settings.mode != "call-response":
+            if self.settings.mode in CONTINUOUS:
                 self._start_continuous(self.clock.tick_at(t))
             else:
                 self.state = State.LISTENING
@@ -210,7 +265,7 @@ class Improviser:
             note.end += jump
         if self.phrase.last_activity is not None:
             self.phrase.last_activity += jump
-        if self.settings.mode != "call-response":
+        if self.settings.mode in CONTINUOUS:
             self._start_continuous(self.clock.tick_at(t))
         elif self.state == State.ANSWERING:
             self.generating = False
@@ -228,8 +283,9 @@ class Improviser:
         self.phrase.clear()
         self.generating = False
         self.state = State.LISTENING
+        self.trade_turn = -1
         self.log(f"mode: {mode}")
-        if mode != "call-response":
+        if mode in CONTINUOUS:
             self._start_continuous(self.clock.tick_at(now))
 
     def panic(self, why: str) -> None:
@@ -237,7 +293,7 @@ class Improviser:
         self.sched.clear()
         self.output.silence()
         self.phrase.clear()
-        self.generating = self.settings.mode != "call-response" and self.generating
+        self.generating = self.settings.mode in CONTINUOUS and self.generating
         if self.state == State.ANSWERING:
             self.state = State.LISTENING
         self.log(f"{why}: all notes off")
@@ -264,6 +320,8 @@ class Improviser:
             self.state = State.LISTENING
         if self._phrase_end_due(now):
             self._end_phrase(now)
+        if self.settings.mode == "trade" and self.clock.running:
+            self._trade(now)
 
     def next_wakeup(self, now: float) -> float | None:
         """The next time `poll` has something to do (None: only input can change things)."""
@@ -279,6 +337,8 @@ class Improviser:
         end = self._phrase_end_tick()
         if end is not None and self.clock.running:
             times.append(self.clock.time_of(end))
+        if self.settings.mode == "trade" and self.clock.running:
+            times.append(self.clock.time_of(self._trade_prime_tick(self.clock.tick_at(now))))
         return min(times) if times else None
 
     def _dispatch(self, now: float) -> None:
@@ -322,16 +382,65 @@ class Improviser:
         call_ticks = line[-1].start + line[-1].dur - line[0].start
         bars = s.answer_bars or math.ceil(call_ticks / TICKS_PER_BAR)
         bars = min(max(bars, s.min_bars), s.max_bars)
+        self._answer(line, start, bars)
+        self.log(f"call of {len(line)} notes; answering {bars} bar(s)")
+
+    def _answer(self, line: list, start: int, bars: int) -> None:
+        """Prime with the call and play `bars` bars from `start` (a line with no call is
+        primed from nothing, in the middle of the register)."""
         self.answer_end = start + bars * TICKS_PER_BAR
-        self.voice.begin(fold_range(line[-1].pitch, s.low, s.high), start, line)
+        if line:
+            self.harmony.heard(line)
+            pitch = fold_range(line[-1].pitch, self.voice.low, self.voice.high)
+        else:
+            pitch = (self.voice.low + self.voice.high) // 2
+        self.voice.begin(pitch, start, line)
         self.gen_tick = -math.inf
         self.generating = True
         self.answer_notes = []
         self.first_of_answer = True
         self.state = State.ANSWERING
         self.status.answers += 1
-        self.log(f"call of {len(line)} notes; answering {bars} bar(s)")
         self._generate_one()
+
+    # --- trading -----------------------------------------------------------------------
+    def _turn_ticks(self) -> int:
+        return self.settings.trade_bars * TICKS_PER_BAR
+
+    def _trade_prime_tick(self, tick: float) -> float:
+        """The next moment to prepare an answer: the last beat of the musician's turn.
+
+        Turns alternate on the bar grid from tick 0: even turns are the musician's."""
+        turn = self._turn_ticks()
+        k = math.floor(tick / turn)
+        mine = k + 1 if k % 2 else k  # the musician's turn now or next
+        if mine <= self.trade_turn:
+            mine += 2
+        return (mine + 1) * turn - TICKS_PER_BEAT
+
+    def _trade(self, now: float) -> None:
+        """In the last beat of the musician's turn, prime and start the answer, whose first
+        note falls on the bar line; no waiting for silence."""
+        tick = self.clock.tick_at(now)
+        turn = self._turn_ticks()
+        k = math.floor(tick / turn)
+        end = (k + 1) * turn
+        if k % 2 or k <= self.trade_turn or tick < end - TICKS_PER_BEAT:
+            return
+        self.trade_turn = k
+        begin = k * turn
+        notes = [n for n in self.phrase.call if begin <= n.start < end]  # by onset
+        for n in notes:
+            if n.end != n.end:  # still held: it belongs to this turn, up to the bar line
+                n.end = end
+        self.phrase.call = [n for n in self.phrase.call if n.start >= end]
+        line = quantize(notes, 1.0)
+        if not line and self.settings.trade_empty == "rest":
+            self.log("your turn was empty: resting")
+            return
+        self._answer(line, end, self.settings.trade_bars)
+        self.log(f"trade: {len(line)} notes in your turn; answering bars "
+                 f"{end // TICKS_PER_BAR + 1}-{end // TICKS_PER_BAR + self.settings.trade_bars}")
 
     def _interrupt(self) -> None:
         """Playing over the answer stops it cleanly; the new notes start a new call."""
@@ -342,9 +451,8 @@ class Improviser:
 
     # --- generation --------------------------------------------------------------------
     def _start_continuous(self, now_tick: float) -> None:
-        s = self.settings
         start = math.ceil(now_tick / TICKS_PER_BEAT + 1e-9) * TICKS_PER_BEAT
-        self.voice.begin((s.low + s.high) // 2, start)
+        self.voice.begin((self.voice.low + self.voice.high) // 2, start)
         self.answer_end = math.inf
         self.gen_tick = -math.inf
         self.generating = True
@@ -356,7 +464,9 @@ class Improviser:
         self.gen_tick = start
         if note is not None and note.start < self.answer_end:
             end = min(note.start + note.dur, self.answer_end)
-            self.sched.add_note(note.start, end, note.pitch, self._velocity(note.start))
+            self.sched.add_note(swung(note.start, self.settings.swing),
+                                swung(end, self.settings.swing), note.pitch,
+                                self._velocity(note.start))
             if self.verbose:
                 self.answer_notes.append(note.pitch)
         if self.voice.tick >= self.answer_end:

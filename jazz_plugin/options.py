@@ -17,7 +17,7 @@ from typing import Any
 from . import sampling
 from .errors import ConfigError
 
-MODES = ("call-response", "duet", "solo")
+MODES = ("call-response", "duet", "solo", "trade")
 APIS = ("auto", "alsa", "jack", "coremidi")
 CLOCKS = ("internal", "external")
 
@@ -48,7 +48,8 @@ class RunOptions:
     client_name: str = _opt("jazz-plugin", "MIDI client name prefix (ports NAME-in, NAME-out)",
                             str, metavar="NAME")
     mode: str = _opt("call-response", "call-response answers your phrases; duet plays along "
-                     "and is steered by what you play; solo just plays", str, choices=MODES)
+                     "and is steered by what you play; solo just plays; trade takes turns of "
+                     "--trade-bars on the bar grid", str, choices=MODES)
     bpm: float = _opt(120.0, "internal tempo", float, 20, 400, metavar="BPM")
     clock: str = _opt("internal", "internal tempo, or follow MIDI clock on the input "
                       "(external)", str, choices=CLOCKS)
@@ -64,6 +65,25 @@ class RunOptions:
     answer_bars: int = _opt(0, "answer length in bars; 0 = as long as the call (clamped)",
                             int, 0, 64)
     thru: bool = _opt(False, "pass the input through to the output", bool)
+    trade_bars: int = _opt(4, "trade mode: bars per turn (trading fours = 4)", int, 1, 16)
+    trade_empty: str = _opt("solo", "trade mode: when you play nothing in your turn, play "
+                            "anyway (solo) or wait (rest)", str, choices=("solo", "rest"))
+    chord_channel: int | None = _opt(None, "take the chords from the notes held on this input "
+                                     "channel (a DAW chord track, a keyboard's lower zone)",
+                                     int, 1, 16, optional=True, metavar="1..16")
+    split: int | None = _opt(None, "on the input, notes below this pitch are chords and notes "
+                             "from it up are the call", int, 0, 127, optional=True,
+                             metavar="PITCH")
+    changes: str | None = _opt(None, 'a chord chart that loops on the bar grid, e.g. '
+                               '"| Dm7 G7 | Cmaj7 | %% |"', str, optional=True, metavar="CHART")
+    changes_file: str | None = _opt(None, "read the chord chart from a file", str,
+                                    optional=True, metavar="FILE")
+    swing: float = _opt(0.0, "swing on the eighth-note grid: 0 = straight .. 1 = hard 2:1",
+                        float, 0.0, 1.0)
+    density: float = _opt(0.5, "notes per bar: 0 = sparse .. 1 = busy (a bias on rests; "
+                          "0.5 = the model's own)", float, 0.0, 1.0)
+    register: int = _opt(0, "move the --low/--high window by this many semitones", int,
+                         -36, 36, metavar="SEMITONES")
     temperature: float = _opt(sampling.temperature, "sampling: < 1 more predictable, > 1 wilder",
                               float, 0.01, 10, metavar="T")
     top_k: int = _opt(sampling.top_k, "sample only from the k likeliest tokens; 0 = off", int,
@@ -81,6 +101,11 @@ class RunOptions:
             raise ConfigError(f"low {self.low} .. high {self.high} must span at least an octave")
         if self.min_bars > self.max_bars:
             raise ConfigError(f"min_bars {self.min_bars} is above max_bars {self.max_bars}")
+        if self.changes is not None and self.changes_file is not None:
+            raise ConfigError("give the chart with changes or changes_file, not both")
+        if not 0 <= self.low + self.register and self.high + self.register <= 127:
+            raise ConfigError(f"register {self.register:+d} moves low..high "
+                              f"{self.low}..{self.high} out of 0..127")
         return self
 
 

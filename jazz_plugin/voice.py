@@ -1,7 +1,9 @@
-"""One improvising voice: engine, sampler and decoder in one generation loop.
+"""One improvising voice: engine, sampler, decoder and harmony in one generation loop.
 
 Both the daemon's answers and `jazz-plugin generate` play through this class, so a fix to
-how a line is made lands once (nanoGPT keeps exactly one `generate`).
+how a line is made lands once (nanoGPT keeps exactly one `generate`). Before each step the
+voice tells a conditioned model where the next token starts: the bar position, and the
+chord there relative to the last note (see conditioning.py).
 """
 
 from __future__ import annotations
@@ -10,28 +12,77 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .codec import LineDecoder, Note, Token, fold_pitch, fold_range, nearest_duration
+from .codec import LineDecoder, Note, Token, fold_pitch, fold_range, nearest_duration, split_rest
+from .conditioning import COND_WIDTH, cond_into
 from .engine import Engine
 from .sampling import Sampler
+
+NO_HARMONY = None  # a voice without harmony conditions on "no chord known"
+density = 0.5  # 0 = sparse (rests favoured) .. 1 = busy (rests disfavoured); 0.5 = the model's
+DENSITY_RANGE = 4.0  # at density 0 rests are this much likelier, at 1 this much less likely
 
 
 class Voice:
     """Primes the LSTM with a phrase, then yields one token (and its note) at a time."""
 
-    def __init__(self, engine: Engine, sampler: Sampler, low: int = 0, high: int = 127) -> None:
+    def __init__(self, engine: Engine, sampler: Sampler, low: int = 0, high: int = 127,
+                 harmony=NO_HARMONY) -> None:
         self.engine, self.sampler = engine, sampler
         self.low, self.high = low, high
+        self.harmony = harmony  # anything with at(tick) -> (chord mask, next chord mask)
         self.codec = engine.codec
-        self.note_mask = np.array([not t.is_rest for t in self.codec.tokens], np.float32)
+        self.conditioned = getattr(engine, "has_cond", False)
+        self._cond = engine.cond if self.conditioned else np.zeros(COND_WIDTH, np.float32)
+        is_rest = np.array([t.is_rest for t in self.codec.tokens])
+        self.note_mask = (~is_rest).astype(np.float32)
+        self.rest_mask = is_rest.astype(np.float32)
+        self.bias = np.ones(len(is_rest), np.float32)
         self.decoder = LineDecoder(self.codec, (low + high) // 2, 0, low, high)
         self.probs: np.ndarray | None = None
         self.first = False  # the next token opens a line: it must be a note
 
+    def set_density(self, value: float) -> None:
+        """0..1: bias the rests (0.5 leaves the model's own choice)."""
+        factor = DENSITY_RANGE ** (1.0 - 2.0 * value)
+        self.bias = self.note_mask + self.rest_mask * np.float32(factor)
+
+    def set_range(self, low: int, high: int) -> None:
+        """Move the register window (live)."""
+        self.low, self.high = low, high
+        self.decoder.low, self.decoder.high = low, high
+
+    def _condition(self, pitch: int, tick: float) -> None:
+        """Fill the engine's conditioning for a token starting at `tick` after `pitch`."""
+        if self.conditioned:
+            chord, nxt = self.harmony.at(tick) if self.harmony is not None else (0, 0)
+            cond_into(self._cond, pitch, int(tick), chord, nxt)
+
+    def _step(self, token: int | None) -> np.ndarray:
+        self._condition(self.decoder.pitch, self.decoder.tick)
+        return self.engine.step(token)
+
     def begin(self, pitch: int, tick: int, phrase: Sequence[Note] = ()) -> None:
-        """Start a line at `tick` from `pitch`, primed with `phrase` (may be empty)."""
+        """Start a line at `tick` from `pitch`, primed with `phrase` (may be empty).
+
+        The phrase's own timing is fed, and then the silence from its end up to `tick` as
+        rests, so the model knows where in the bar the line starts.
+        """
         self.engine.reset()
-        self.probs = self.engine.prime(self.codec.encode(list(phrase)))
-        self.decoder = LineDecoder(self.codec, pitch, tick, self.low, self.high)
+        codec = self.codec
+        self.probs = None
+        if phrase:
+            self.decoder = LineDecoder(codec, phrase[0].pitch, phrase[0].start)
+            for token in codec.encode(list(phrase)):
+                self.decoder.feed(token)
+                self.probs = self._step(token)
+            gap = int(tick - self.decoder.tick)
+            for dur in split_rest(gap) if gap > 0 else ():
+                token = codec.rest_index[dur]
+                self.decoder.feed(token)
+                self.probs = self._step(token)
+        self.decoder = LineDecoder(codec, pitch, tick, self.low, self.high)
+        if self.probs is None:
+            self.probs = self._step(None)
         self.first = True
 
     @property
@@ -41,22 +92,22 @@ class Voice:
 
     def next(self) -> tuple[int, Note | None]:
         """Sample one token, feed it back; returns (its start tick, its note or None)."""
-        probs = self.probs
+        probs = self.probs * self.bias
         if self.first:  # a line opens with a note, on its beat
             probs = probs * self.note_mask
             self.first = False
         token = self.sampler(probs)
         start = self.decoder.tick
         note = self.decoder.feed(token)
-        self.probs = self.engine.step(token)
+        self.probs = self._step(token)
         return start, note
 
     def steer(self, pitch: int, prev_pitch: int, ticks: float) -> None:
         """Duet: a note the musician finished is fed through the model as it comes."""
         interval = fold_pitch(pitch, prev_pitch) - prev_pitch
         token = Token("n", interval, nearest_duration(ticks))
-        self.probs = self.engine.step(self.codec.index[token])
         self.decoder.pitch = fold_range(pitch, self.low, self.high)
+        self.probs = self._step(self.codec.index[token])
 
     def line(self, steps: int) -> list[Note]:
         """`steps` tokens in one go (offline generation)."""

@@ -152,7 +152,7 @@ def test_end_of_phrase_cc_and_temperature_and_argmax_knobs():
 
 def test_mode_cc_switches_to_solo_which_plays_without_input():
     rig = Rig()
-    rig.midi(0.0, 0xB0, DEFAULT_CC["mode"], 127)
+    rig.midi(0.0, 0xB0, DEFAULT_CC["mode"], 80)  # 64-95: solo
     assert rig.imp.settings.mode == "solo"
     rig.advance(10.0)
     ons, offs = rig.notes()
