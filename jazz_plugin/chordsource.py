@@ -13,7 +13,7 @@ from collections import deque
 
 from .codec import Note
 from .conditioning import TICKS_PER_BEAT, mask_pcs, pcs_mask
-from .harmony import Changes, chord_from_mask, estimate_key
+from .harmony import Changes, chord_from_mask, estimate_key, parse_chart, read_chart_file
 
 CHORD_WINDOW_BEATS = 2.0  # notes released this recently still count (arpeggiated comping)
 CHORD_STALE_BARS = 2  # played chords older than this give way to the key estimate
@@ -127,6 +127,15 @@ class Harmony:
         if source == "key":
             return f"key {self.key_name}"
         return ""
+
+
+def chart_from_options(text: str | None, path: str | None) -> Changes | None:
+    """The chart of `--changes TEXT` or `--changes-file PATH` (one line naming a bad symbol)."""
+    if text is not None:
+        return parse_chart(text)
+    if path is not None:
+        return read_chart_file(path)
+    return None
 
 
 def chord_tones(mask: int) -> list[int]:

@@ -71,7 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write an improvised solo to a MIDI file (no TF)")
     gen.add_argument("--model", help="ONNX step model (default: the shipped one)")
-    gen.add_argument("--steps", type=_positive_int, default=64, help="tokens to generate")
+    gen.add_argument("--steps", type=_positive_int, default=64,
+                     help="tokens to generate (without --changes)")
+    chart = gen.add_mutually_exclusive_group()
+    chart.add_argument("--changes", metavar="CHART",
+                       help='play over a chord chart, e.g. "| Dm7 G7 | Cmaj7 | %% |"')
+    chart.add_argument("--changes-file", metavar="FILE", help="read the chart from a file")
+    gen.add_argument("--choruses", type=_positive_int, default=1,
+                     help="times round the chart (with --changes)")
     gen.add_argument("--seed-midi", help="a MIDI file whose melody the solo continues")
     gen.add_argument("--bpm", type=_bpm, default=140.0)
     gen.add_argument("--low", type=_midi_pitch, default=48)
@@ -119,6 +126,7 @@ def _cmd_ports(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    from .chordsource import chart_from_options
     from .engine import Engine
     from .generate import improvise, read_seed, write_atomically
     from .sampling import Sampler
@@ -130,15 +138,25 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
         check_plotting()  # before any work: no MIDI file written only to fail on the plot
     sampler = Sampler.from_options(**options.sampling_options(args))
+    changes = chart_from_options(args.changes, args.changes_file)
     engine = Engine(args.model)
     seed_notes = read_seed(args.seed_midi) if args.seed_midi else None
-    notes = improvise(engine, sampler, args.steps, seed_notes, args.low, args.high)
-    write_atomically(notes, args.output, args.bpm)
+    until = None
+    if changes is not None:
+        offset = 0
+        if seed_notes:
+            end = seed_notes[-1].start + seed_notes[-1].dur
+            offset = -(-end // changes.loop_ticks) * changes.loop_ticks
+        until = offset + args.choruses * changes.loop_ticks
+        start = offset if seed_notes else None
+    notes = improvise(engine, sampler, args.steps, seed_notes, args.low, args.high, changes,
+                      until, start if changes is not None else None)
+    write_atomically(notes, args.output, args.bpm, changes)
     print(f"wrote {len(notes)} notes to {args.output}", file=sys.stderr)
     if args.plot:
         from .pianoroll import plot_pianoroll
 
-        plot_pianoroll(notes, args.plot)
+        plot_pianoroll(notes, args.plot, changes=changes)
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
 

@@ -16,6 +16,7 @@ import traceback
 from dataclasses import dataclass
 
 from . import options
+from .chordsource import chart_from_options
 from .clock import ExternalClock, InternalClock
 from .controls import Controls, load_config, parse_cc_options
 from .engine import Engine
@@ -62,6 +63,7 @@ def run_daemon(args: argparse.Namespace) -> int:
     o = resolve_options(args)
     sampler = Sampler.from_options(o.temperature, o.top_k, o.top_p, o.argmax, o.seed)
     controls = Controls(o.cc)
+    chart = chart_from_options(o.changes, o.changes_file)  # a bad chart: one line, no ports
     engine = Engine(o.model)  # a bad model is refused before any port opens
     api = resolve_api(o.api)
     queue = InputQueue()
@@ -71,7 +73,7 @@ def run_daemon(args: argparse.Namespace) -> int:
     clock = (ExternalClock if o.clock == "external" else InternalClock)(o.bpm, now)
     output = Output(ports.send, o.channel - 1)
     imp = Improviser(engine, sampler, o, clock, output, controls, log=status.log,
-                     verbose=args.verbose)
+                     verbose=args.verbose, chart=chart)
     stopper = Stopper()
 
     def on_signal(signum: int, frame: object) -> None:

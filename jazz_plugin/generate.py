@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 
+from .chordsource import Harmony
 from .codec import TICKS_PER_QUARTER, Note, quantize
 from .engine import Engine
 from .errors import JazzError
+from .harmony import Changes
 from .midifile import read_melody, write_line
 from .sampling import Sampler
 from .voice import Voice
@@ -15,17 +17,30 @@ start_pitch = 64  # where a solo without a seed starts (E4)
 
 
 def improvise(engine: Engine, sampler: Sampler, steps: int, seed_notes: list[Note] | None = None,
-              low: int = 0, high: int = 127) -> list[Note]:
-    """`steps` tokens from the model, continuing `seed_notes` if given."""
-    voice = Voice(engine, sampler, low, high)
+              low: int = 0, high: int = 127, changes: Changes | None = None,
+              until: int | None = None, start: int | None = None) -> list[Note]:
+    """A line from the model: `steps` tokens, or from `start` up to tick `until`.
+
+    Continues `seed_notes` if given. With no chart, the key of the seed is assumed (the
+    daemon does the same with a call), so a conditioned model stays in the seed's key.
+    """
+    harmony = Harmony(changes)
+    voice = Voice(engine, sampler, low, high, harmony)
     if seed_notes:
+        harmony.heard(seed_notes)
         last = seed_notes[-1]
-        voice.begin(last.pitch, last.start + last.dur, seed_notes)
-        voice.first = False  # a continuation may start with a rest
+        voice.begin(last.pitch, last.start + last.dur if start is None else start, seed_notes)
     else:
         voice.begin(start_pitch, 0)
-        voice.first = False
-    return voice.line(steps)
+    voice.first = False  # a continuation may start with a rest
+    if until is None:
+        return voice.line(steps)
+    notes = []
+    while voice.tick < until:
+        _start, note = voice.next()
+        if note is not None and note.start < until:
+            notes.append(Note(note.start, note.pitch, min(note.dur, until - note.start)))
+    return notes
 
 
 def read_seed(path: str) -> list[Note]:
@@ -33,11 +48,12 @@ def read_seed(path: str) -> list[Note]:
     return quantize(read_melody(path), TICKS_PER_QUARTER)
 
 
-def write_atomically(notes: list[Note], path: str, bpm: float) -> None:
+def write_atomically(notes: list[Note], path: str, bpm: float,
+                     changes: Changes | None = None) -> None:
     """Write the MIDI file under a temporary name first: no partial file on failure."""
     tmp = f"{path}.partial"
     try:
-        write_line(notes, tmp, bpm=bpm)
+        write_line(notes, tmp, bpm=bpm, changes=changes)
         os.replace(tmp, path)
     except OSError as e:
         raise JazzError(f"cannot write {path!r} ({e.strerror})") from None
