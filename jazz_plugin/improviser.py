@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
+from . import develop
 from .chordsource import Harmony
 from .clock import TICKS_PER_BAR, TICKS_PER_BEAT, ExternalClock, InternalClock
 from .codec import fold_range, quantize
@@ -43,6 +44,7 @@ from .voice import Voice
 
 MAX_STEPS_PER_POLL = 64  # generation catch-up is bounded; late notes are dropped, not bunched
 START_MARGIN = 0.005  # seconds: an answer never starts closer to "now" than this
+SEARCH_MARGIN = 0.060  # ... or than this when candidates are searched first (bench: p99)
 
 
 CONTINUOUS = ("duet", "solo")  # modes that play without waiting for a call
@@ -227,6 +229,8 @@ class Improviser:
                 self._end_phrase(t)
         elif action == "mode" and v != s.mode:
             self.set_mode(v, t)
+        elif action == "develop":
+            s.develop = v
         elif action == "swing":
             s.swing = v
         elif action == "density":
@@ -377,7 +381,8 @@ class Improviser:
             return
         unit = TICKS_PER_BAR if s.answer_on == "bar" else TICKS_PER_BEAT
         start = math.ceil((now_tick + 1e-9) / unit) * unit
-        if self.clock.time_of(start) - now < START_MARGIN:
+        margin = SEARCH_MARGIN if s.candidates > 1 else START_MARGIN
+        if self.clock.time_of(start) - now < margin:
             start += unit
         call_ticks = line[-1].start + line[-1].dur - line[0].start
         bars = s.answer_bars or math.ceil(call_ticks / TICKS_PER_BAR)
@@ -395,13 +400,26 @@ class Improviser:
         else:
             pitch = (self.voice.low + self.voice.high) // 2
         self.voice.begin(pitch, start, line)
-        self.gen_tick = -math.inf
-        self.generating = True
         self.answer_notes = []
         self.first_of_answer = True
         self.state = State.ANSWERING
         self.status.answers += 1
+        n = self.settings.candidates
+        if n > 1 and hasattr(self.engine, "step_batch"):
+            self._play_best(self.voice.candidates(n, self.answer_end), line)
+            return
+        self.gen_tick = -math.inf
+        self.generating = True
         self._generate_one()
+
+    def _play_best(self, candidates: list, call: list) -> None:
+        """Schedule the whole of the best candidate answer at once."""
+        pick = candidates[develop.best(candidates, call, self.harmony, self.settings.develop)]
+        for note in pick:
+            self._schedule(note)
+        self.generating = False
+        if self.verbose:
+            self.log(f"answer: {' '.join(str(n.pitch) for n in pick)}")
 
     # --- trading -----------------------------------------------------------------------
     def _turn_ticks(self) -> int:
@@ -463,10 +481,7 @@ class Improviser:
         start, note = self.voice.next()
         self.gen_tick = start
         if note is not None and note.start < self.answer_end:
-            end = min(note.start + note.dur, self.answer_end)
-            self.sched.add_note(swung(note.start, self.settings.swing),
-                                swung(end, self.settings.swing), note.pitch,
-                                self._velocity(note.start))
+            self._schedule(note)
             if self.verbose:
                 self.answer_notes.append(note.pitch)
         if self.voice.tick >= self.answer_end:
@@ -474,6 +489,13 @@ class Improviser:
             if self.verbose:
                 self.log(f"answer: {' '.join(map(str, self.answer_notes))}")
                 self.answer_notes = []
+
+    def _schedule(self, note) -> None:
+        """A note to the scheduler: cut at the answer's end, swung, accented."""
+        end = min(note.start + note.dur, self.answer_end)
+        swing = self.settings.swing
+        self.sched.add_note(swung(note.start, swing), swung(end, swing), note.pitch,
+                            self._velocity(note.start))
 
     def _velocity(self, tick: int) -> int:
         """Base velocity, a little more on beats 1 and 3, a touch on 2 and 4."""

@@ -78,6 +78,10 @@ class RunOptions:
                                '"| Dm7 G7 | Cmaj7 | %% |"', str, optional=True, metavar="CHART")
     changes_file: str | None = _opt(None, "read the chord chart from a file", str,
                                     optional=True, metavar="FILE")
+    candidates: int = _opt(16, "answers tried per call, in one batched run; the best is played",
+                           int, 1, 64)
+    develop: float = _opt(0.5, "how much an answer leans on the call: 0 = unrelated .. 1 = "
+                          "close variations", float, 0.0, 1.0)
     swing: float = _opt(0.0, "swing on the eighth-note grid: 0 = straight .. 1 = hard 2:1",
                         float, 0.0, 1.0)
     density: float = _opt(0.5, "notes per bar: 0 = sparse .. 1 = busy (a bias on rests; "

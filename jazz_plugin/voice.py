@@ -109,6 +109,40 @@ class Voice:
         self.decoder.pitch = fold_range(pitch, self.low, self.high)
         self.probs = self._step(self.codec.index[token])
 
+    def candidates(self, n: int, until: int) -> list[list[Note]]:
+        """`n` different continuations up to tick `until`, in one batched run per step.
+
+        Call after `begin`; every candidate starts from the primed state. The voice's own
+        state is left as it was after `begin`.
+        """
+        engine, codec = self.engine, self.codec
+        h0, c0 = engine.state()
+        h = np.repeat(h0, n, axis=0)  # [n, n_a]
+        c = np.repeat(c0, n, axis=0)
+        probs = np.repeat(self.probs[None, :], n, axis=0)  # [n, n_values]
+        cond = np.zeros((n, COND_WIDTH), np.float32)  # [n, COND_WIDTH]
+        tokens = np.zeros(n, np.int64)
+        start = self.decoder
+        decoders = [LineDecoder(codec, start.pitch, start.tick, self.low, self.high)
+                    for _ in range(n)]
+        lines: list[list[Note]] = [[] for _ in range(n)]
+        first = self.first
+        while min(d.tick for d in decoders) < until:
+            for i, d in enumerate(decoders):
+                p = probs[i] * self.bias
+                if first:
+                    p = p * self.note_mask
+                tokens[i] = self.sampler(p)
+                note = d.feed(int(tokens[i]))
+                if note is not None and note.start < until:
+                    lines[i].append(Note(note.start, note.pitch, min(note.dur, until - note.start)))
+                if self.conditioned:
+                    chord, nxt = self.harmony.at(d.tick) if self.harmony is not None else (0, 0)
+                    cond_into(cond[i], d.pitch, d.tick, chord, nxt)
+            first = False
+            probs, h, c = engine.step_batch(tokens, cond, h, c)
+        return lines
+
     def line(self, steps: int) -> list[Note]:
         """`steps` tokens in one go (offline generation)."""
         notes = []
