@@ -5,8 +5,16 @@ import pytest
 from conftest import melody_messages, write_midi
 
 from jazz_plugin.codec import Note
+from jazz_plugin.conditioning import pcs_mask
 from jazz_plugin.errors import MidiFileError
-from jazz_plugin.midifile import find_midi_files, read_melody, read_parts, write_line
+from jazz_plugin.harmony import parse_chart
+from jazz_plugin.midifile import (
+    find_midi_files,
+    read_melody,
+    read_parts,
+    read_solo_parts,
+    write_line,
+)
 
 
 def chords(n: int) -> list[mido.Message]:
@@ -95,3 +103,84 @@ def test_write_line_reads_back(tmp_path):
     path = str(tmp_path / "out.mid")
     write_line(notes, path, bpm=100)
     assert read_melody(path) == [(60, 0.0, 8 / 12), (63, 8 / 12, 1.0), (67, 2.0, 3.0)]
+
+
+BEAT = 480  # ticks per quarter note in these files
+
+
+def block(pitches: tuple[int, ...], beats: int, gap: int = 0) -> list[mido.Message]:
+    """A block chord held for `beats` quarter notes, after `gap` ticks of silence."""
+    msgs = [mido.Message("note_on", note=p, velocity=60, time=gap if i == 0 else 0)
+            for i, p in enumerate(pitches)]
+    return msgs + [mido.Message("note_off", note=p, velocity=0,
+                                time=beats * BEAT if i == 0 else 0)
+                   for i, p in enumerate(pitches)]
+
+
+def quarters(pitches: list[int], channel: int = 0) -> list[mido.Message]:
+    return melody_messages(pitches, beat=BEAT, channel=channel)
+
+
+def band(tmp_path) -> str:
+    """| Dm7 G7 | Cmaj7 |: a tenor line, piano block chords, bass roots and drums."""
+    tenor = melody_messages([65, 69, 72, 74, 71, 67, 65, 62, 64, 67, 71, 72, 71, 67, 64, 60])
+    piano = block((50, 53, 57, 60), 2) + block((47, 50, 53, 55), 2) + block((48, 52, 55, 59), 4)
+    bass = quarters([38, 38, 43, 43, 36, 36, 36, 36])
+    drums = quarters([36, 42, 38, 42, 36, 42, 38, 42], channel=9)
+    return write_midi(str(tmp_path / "band.mid"), [tenor, piano, bass, drums],
+                      names=["tenor", "piano", "Acoustic Bass", "drums"])
+
+
+def test_chords_come_from_piano_and_bass_beat_by_beat(tmp_path):
+    melody, changes, info = read_solo_parts(band(tmp_path))
+    assert [p for p, _s, _e in melody][:4] == [65, 69, 72, 74]
+    assert info.melody == ["0 'tenor'"]
+    assert info.chords == ["1 'piano'", "2 'Acoustic Bass'"]  # drums never count
+    assert [(s, c.symbol) for s, c in changes.segments] == [(0, "Dm7"), (24, "G7"),
+                                                             (48, "Cmaj7")]
+    assert changes.at(30) == (pcs_mask([7, 11, 2, 5]), pcs_mask([0, 4, 7, 11]))
+    assert changes.loop_ticks is None and changes.end == 96
+    assert info.describe() == ("solo from track 0 'tenor'; chords from 1 'piano', "
+                               "2 'Acoustic Bass'")
+
+
+def test_an_explicit_chord_track_is_used_alone(tmp_path):
+    path = band(tmp_path)
+    _melody, changes, info = read_solo_parts(path, chord_track="piano")
+    assert info.chords == ["1 'piano'"]
+    assert [c.symbol for _s, c in changes.segments] == ["Dm7", "G7/B", "Cmaj7"]  # no bass
+    _melody, changes, info = read_solo_parts(path, chord_track="2")
+    assert [c.symbol for _s, c in changes.segments] == ["{D}", "{G}", "{C}"]
+    _melody, changes, info = read_solo_parts(path, chord_track="none")
+    assert len(changes) == 0 and info.chords == []
+    with pytest.raises(MidiFileError, match="no chord track 'strings'.*'piano'.*'Acoustic Bass'"):
+        read_solo_parts(path, chord_track="strings")
+
+
+def test_silent_beats_hold_the_chord_and_a_lone_line_gives_no_chords(tmp_path):
+    stabs = block((50, 53, 57, 60), 1) + block((47, 50, 53, 55), 1, gap=2 * BEAT)
+    path = write_midi(str(tmp_path / "stabs.mid"),
+                      [melody_messages(list(range(60, 76))), stabs], names=["sax", "Rhodes"])
+    _melody, changes, info = read_solo_parts(path)
+    assert info.chords == ["1 'Rhodes'"]  # a comping instrument by name
+    assert [(s, c.symbol) for s, c in changes.segments] == [(0, "Dm7"), (36, "G7/B")]
+    assert changes.symbol_at(20) == "Dm7"  # beats 2 and 3 were silent: Dm7 holds
+    alone = write_midi(str(tmp_path / "alone.mid"),
+                       [melody_messages([60, 62, 64, 65]), quarters([36, 43, 36, 43])],
+                       names=["sax", "bass"])
+    _melody, changes, info = read_solo_parts(alone)
+    assert len(changes) == 0 and info.describe().endswith("chords from none (no chord track)")
+
+
+def test_write_line_with_changes_writes_solo_and_chords_tracks_that_read_back(tmp_path):
+    changes = parse_chart("| Dm7 G7 | Cmaj7 |")
+    notes = [Note(i * 6, 62 + i % 5, 6) for i in range(32)]  # 4 bars: the chart plays twice
+    path = str(tmp_path / "out.mid")
+    write_line(notes, path, bpm=120, changes=changes)
+    names = [t.name for t in mido.MidiFile(path).tracks]
+    assert names == ["Solo", "Chords"]
+    melody, read_back, info = read_solo_parts(path)
+    assert info.melody == ["0 'Solo'"] and info.chords == ["1 'Chords'"]
+    assert [p for p, _s, _e in melody] == [n.pitch for n in notes]
+    assert [(s, c.symbol) for s, c in read_back.segments] == [
+        (0, "Dm7"), (24, "G7"), (48, "Cmaj7"), (96, "Dm7"), (120, "G7"), (144, "Cmaj7")]
