@@ -1,9 +1,11 @@
-"""Where training lines come from: MIDI files and folders, or our own built-in generator.
+"""Where training solos come from: WJazzD folders, MIDI files, or our own built-in generator.
 
-The built-in corpus is synthetic data that this code writes, deterministic for a seed:
-idiomatic bebop-style lines over ii-V-I, blues and rhythm changes in all 12 keys, with
-chord tones on strong beats, approach notes, enclosures, runs, arpeggios, swing eighths,
-triplets and phrases separated by rests. It is not a recording of anyone's playing.
+Every source gives `Solo` records (jazz_plugin.solo): a quantized line, its chord changes
+and per-token conditioning arrays. The built-in corpus is synthetic data that this code
+writes, deterministic for a seed: idiomatic bebop-style lines over ii-V-I, blues and rhythm
+changes in all 12 keys, with chord tones on strong beats, approach notes, enclosures, runs,
+arpeggios, swing eighths, triplets and phrases separated by rests, with the chords it was
+written over. It is not a recording of anyone's playing.
 """
 
 from __future__ import annotations
@@ -13,43 +15,76 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tqdm import tqdm
+
 from jazz_plugin.codec import TICKS_PER_QUARTER, Codec, quantize
 from jazz_plugin.errors import CorpusError, MidiFileError
-from jazz_plugin.midifile import find_midi_files, read_melody
+from jazz_plugin.harmony import Changes, parse_chord, pc_name
+from jazz_plugin.midifile import find_midi_files, read_solo_parts
+from jazz_plugin.solo import Solo, encode_solo
+from jazz_plugin.wjazzd import licence_line, load_wjazzd
 
 Line = list[tuple[int, float, float]]  # (pitch, start, end) in quarter notes
 
 
 @dataclass
 class Corpus:
-    """Token sequences, one per piece, with a summary of where they came from."""
+    """Solos, with a summary of where they came from (it goes into the model's metadata)."""
 
-    pieces: list[list[int]]
+    solos: list[Solo]
     summary: str
-    names: list[str]
+
+    @property
+    def pieces(self) -> list[list[int]]:
+        """Token index lists, one per solo (for the n-gram baselines)."""
+        return [s.tokens.tolist() for s in self.solos]
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.solos]
 
 
-def load_midi_corpus(paths: Sequence[str], codec: Codec, track: str | None = None) -> Corpus:
-    """Read every MIDI file under `paths`; bad files are skipped with one warning each."""
+def _progress(items: Sequence, desc: str, unit: str) -> tqdm:
+    """A progress bar on stderr, shown only on a terminal."""
+    return tqdm(items, desc=desc, unit=unit, file=sys.stderr, disable=not sys.stderr.isatty())
+
+
+def load_midi_corpus(paths: Sequence[str], codec: Codec, track: str | None = None,
+                     chord_track: str | None = "auto") -> Corpus:
+    """Read every MIDI file under `paths`; bad files are skipped with one warning each.
+
+    Prints one line per file saying which track gave the solo and which gave the chords.
+    """
     files = find_midi_files(paths)
-    pieces, names, reasons = [], [], []
-    for path in files:
+    solos: list[Solo] = []
+    reasons: list[str] = []
+    for path in _progress(files, "midi", "file"):
         try:
-            line = quantize(read_melody(path, track), TICKS_PER_QUARTER)
+            melody, changes, info = read_solo_parts(path, track, chord_track)
+            line = quantize(melody, TICKS_PER_QUARTER)
             if len(line) < 2:
                 raise MidiFileError(f"{path!r} has fewer than 2 notes")
         except MidiFileError as e:
-            print(f"warning: skipped {e}", file=sys.stderr)
+            tqdm.write(f"warning: skipped {e}", file=sys.stderr)
             reasons.append(str(e))
             continue
-        pieces.append(codec.encode(line))
-        names.append(path)
+        tqdm.write(f"{path}: {info.describe()}", file=sys.stderr)
+        solos.append(encode_solo(path, "", line, changes, codec))
     skipped = len(reasons)
-    print(f"corpus: {len(pieces)} files used, {skipped} skipped", file=sys.stderr)
-    if not pieces:
+    with_chords = sum(s.has_chords for s in solos)
+    counts = f"{len(solos)} files used, {skipped} skipped; {with_chords} with chords"
+    print(f"corpus: {counts}", file=sys.stderr)
+    if not solos:
         first = f": {reasons[0]}" if len(reasons) == 1 else f" (first: {reasons[0]})"
         raise CorpusError(f"no usable MIDI file among {len(files)} found{first}")
-    return Corpus(pieces, f"midi: {len(pieces)} files used, {skipped} skipped", names)
+    return Corpus(solos, f"midi: {counts}")
+
+
+def load_wjazzd_corpus(folder: str, codec: Codec, progress: bool = True) -> Corpus:
+    """A Weimar Jazz Database folder; prints the import report (skips, unread symbols)."""
+    solos, report = load_wjazzd(folder, codec, progress)
+    print(report.describe(), file=sys.stderr)
+    return Corpus(solos, f"wjazzd: {report.summary()}. {licence_line(folder)}")
 
 
 # --- The built-in generator -------------------------------------------------------------
@@ -161,22 +196,39 @@ def builtin_piece(rng: random.Random, key: int, progression: str, choruses: int)
     return line
 
 
+QUALITY_SYMBOL = {"maj7": "maj7", "m7": "m7", "7": "7", "m7b5": "m7b5", "dim7": "dim7",
+                  "6": "6"}  # the generator's qualities as chord symbols
+
+
+def builtin_changes(key: int, progression: str, choruses: int, end: int = 0) -> Changes:
+    """The chords a built-in piece was written over, from tick 0 (a bar line); the last
+    chord holds until `end` if the line rings past the last chorus."""
+    segments, tick = [], 0
+    for _ in range(choruses):
+        for root, quality, beats in PROGRESSIONS[progression]:
+            symbol = pc_name(key + root) + QUALITY_SYMBOL[quality]
+            segments.append((tick, parse_chord(symbol)))
+            tick += beats * TICKS_PER_QUARTER
+    return Changes(segments, end=max(tick, end))
+
+
 def builtin_corpus(codec: Codec, seed: int = 0, pieces_per_key: int = 16,
                    choruses: int = 3) -> Corpus:
-    """The deterministic synthetic corpus: every key, every progression."""
+    """The deterministic synthetic corpus: every key, every progression, with its chords."""
     rng = random.Random(seed)
-    pieces, names = [], []
+    solos: list[Solo] = []
     progressions = sorted(PROGRESSIONS)
     for key in range(12):
         for i in range(pieces_per_key):
             prog = progressions[(key + i) % len(progressions)]
             line = quantize(builtin_piece(rng, key, prog, choruses), TICKS_PER_QUARTER)
-            pieces.append(codec.encode(line))
-            names.append(f"builtin key={key} {prog} #{i}")
-    n_tokens = sum(map(len, pieces))
-    summary = (f"builtin (synthetic, seed={seed}): {len(pieces)} pieces in 12 keys, "
-               f"{n_tokens} tokens")
-    return Corpus(pieces, summary, names)
+            changes = builtin_changes(key, prog, choruses, line[-1].start + line[-1].dur)
+            solos.append(encode_solo(f"builtin key={key} {prog} #{i}", "builtin", line,
+                                     changes, codec))
+    n_tokens = sum(map(len, solos))
+    summary = (f"builtin (synthetic, seed={seed}): {len(solos)} pieces in 12 keys, "
+               f"{n_tokens} tokens, with chords")
+    return Corpus(solos, summary)
 
 
 def builtin_lines(seed: int = 0, n: int = 4) -> list[Line]:

@@ -160,7 +160,7 @@ def read_solo_parts(
 ) -> tuple[list[tuple[int, float, float]], Changes, PartsInfo]:
     """The melody, its chords and which parts gave them.
 
-    The melody is picked as in read_melody. `chord_track` is "auto" (the non-drum parts
+    The melody is picked as in read_melody. `chord_track` is "auto" or None (the non-drum parts
     besides the melody that comp: polyphonic or named piano/guitar/..., plus any bass line
     when there is such a part), "none", or NAME|INDEX (several joined by commas). The chord
     at each beat is the set of pitch classes sounding in those parts during that beat;
@@ -168,9 +168,9 @@ def read_solo_parts(
     """
     parts = read_parts(path)
     melody = _melody_parts(path, parts, track)
-    if chord_track is None or chord_track.lower() == "none":
+    if chord_track is not None and chord_track.lower() == "none":
         chords: list[Part] = []
-    elif chord_track.lower() == "auto":
+    elif chord_track is None or chord_track.lower() == "auto":
         others = [p for p in parts if p not in melody and not p.is_drums]
         comping = [p for p in others if p.comps and not p.is_bass]
         chords = [p for p in others if p in comping or p.is_bass] if comping else []

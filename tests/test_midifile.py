@@ -142,6 +142,7 @@ def test_chords_come_from_piano_and_bass_beat_by_beat(tmp_path):
     assert changes.loop_ticks is None and changes.end == 96
     assert info.describe() == ("solo from track 0 'tenor'; chords from 1 'piano', "
                                "2 'Acoustic Bass'")
+    assert read_solo_parts(band(tmp_path), chord_track=None)[2] == info  # None means auto
 
 
 def test_an_explicit_chord_track_is_used_alone(tmp_path):
