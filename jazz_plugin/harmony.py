@@ -114,7 +114,7 @@ def _pychord_intervals(quality: str) -> list[int] | None:
     except Exception:  # pychord raises ValueError for an unknown quality
         return None
     intervals = [s % 12 for s in semis]
-    if "13" in quality and "11" not in quality and 4 in intervals:
+    if "13" in quality and "11" not in quality and 4 in intervals and 5 in intervals:
         intervals.remove(5)  # pychord's 13 chords stack the 11; jazz leaves it out over a 3rd
     return intervals
 
@@ -130,7 +130,11 @@ def _quality_intervals(quality: str) -> list[int] | None:
     base = _quality_intervals(quality[:m.start()])
     if base is None:
         return None
-    return _add_tension(base, m.group(1), m.group(2))
+    accidental, number = m.group(1), m.group(2)
+    if (not accidental and not m.group(0).startswith("add") and number in ("9", "11", "13")
+            and not {9, 10, 11} & set(base)):
+        base = base + [10] + ([2] if number != "9" else [])  # Cm13: an extension implies the 7th
+    return _add_tension(base, accidental, number)
 
 
 def _add_tension(intervals: list[int], accidental: str, number: str) -> list[int] | None:
@@ -273,6 +277,7 @@ def parse_jazzomat(symbol: str) -> tuple[Chord, bool]:
     return _closest_chord(symbol), False
 
 
+@lru_cache(maxsize=4096)
 def chord_from_mask(mask: int, bass: int | None = None) -> Chord:
     """Name a set of sounding pitch classes (e.g. read from a MIDI comping track).
 
@@ -479,7 +484,10 @@ def read_chart_file(path: str) -> Changes:
         raise ConfigError(f"cannot read the chart file {path!r}: {e.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"the chart file {path!r} is not UTF-8 text") from None
-    return parse_chart(text)
+    try:
+        return parse_chart(text)
+    except ChordSymbolError as e:
+        raise ChordSymbolError(f"{path}: {e}") from None
 
 
 # --- Key estimation (Krumhansl-Schmuckler) ------------------------------------------------

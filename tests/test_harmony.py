@@ -48,6 +48,9 @@ def pcs(*names: int) -> int:
     ("Bb7/Ab", Bb, pcs(Bb, D, F, Ab), Ab),
     ("Eb/E", Eb, pcs(Eb, G, Bb, E), E),  # the bass sounds, so it is in the mask
     ("Cb", B, pcs(B, Eb, Gb), None),
+    ("Cm13", C, pcs(C, Eb, G, Bb, D, A), None),  # the 13 implies the 7th and the 9th
+    ("C7#9b13", C, pcs(C, E, G, Bb, Eb, Ab), None),
+    ("Cadd9", C, pcs(C, E, G, D), None),
 ])
 def test_standard_symbols_parse_to_root_mask_and_bass(symbol, root, mask, bass):
     chord = parse_chord(symbol)
@@ -135,6 +138,9 @@ def test_chart_file(tmp_path):
         "Cmaj7", "Am7", "Dm7", "G7"]
     with pytest.raises(ConfigError, match="nope.txt"):
         read_chart_file(str(tmp_path / "nope.txt"))
+    (tmp_path / "bad.txt").write_text("| C | C7 |\n| F | Hm7 |\n")
+    with pytest.raises(ChordSymbolError, match="bad.txt: chart bar 4: .*'Hm7'"):
+        read_chart_file(str(tmp_path / "bad.txt"))
 
 
 def test_at_gives_current_and_next_different_chord_and_wraps_a_loop():
