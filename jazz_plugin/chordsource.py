@@ -97,8 +97,13 @@ class Harmony:
     def heard(self, notes: list[Note]) -> None:
         """The musician's call: remembered for the key estimate."""
         self.recent.extend(notes)
-        if self.recent:
-            key = estimate_key(self.recent)
+        self.assume([])
+
+    def assume(self, notes: list[Note]) -> None:
+        """Estimate the key from what was heard plus `notes` (a call not yet answered)."""
+        pool = list(self.recent) + list(notes)
+        if pool:
+            key = estimate_key(pool[-KEY_MEMORY_NOTES:])
             self.key_mask, self.key_name = key.tonic_chord_mask, key.name
 
     def source(self, tick: float) -> str:

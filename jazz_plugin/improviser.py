@@ -44,7 +44,7 @@ from .voice import Voice
 
 MAX_STEPS_PER_POLL = 64  # generation catch-up is bounded; late notes are dropped, not bunched
 START_MARGIN = 0.005  # seconds: an answer never starts closer to "now" than this
-SEARCH_MARGIN = 0.060  # ... or than this when candidates are searched first (bench: p99)
+SEARCH_LEAD = 0.150  # seconds: the candidate search runs this long before the phrase end
 
 
 CONTINUOUS = ("duet", "solo")  # modes that play without waiting for a call
@@ -99,6 +99,7 @@ class Improviser:
                            settings.high + settings.register, self.harmony)
         self.voice.set_density(settings.density)
         self.trade_turn = -1  # the last musician's turn we answered (trade mode)
+        self.prepared: tuple | None = None  # (call key, line, start, bars, pick)
         self.phrase = PhraseDetector(settings.phrase_end)
         self.sched = Scheduler(clock)
         self.stream = MidiStream()
@@ -171,9 +172,9 @@ class Improviser:
             return True
         return s.split is not None and pitch < s.split
 
-    def chord_text(self) -> str:
+    def chord_text(self, now: float) -> str:
         """The chord now playing (or the key assumed), for the status line."""
-        return self.harmony.text(self.clock.tick_at(self.clock.time_of(self.voice.tick)))
+        return self.harmony.text(self.clock.tick_at(now))
 
     def _note_on(self, t: float, ch: int, pitch: int) -> None:
         self.status.notes_in += 1
@@ -208,22 +209,25 @@ class Improviser:
 
     def _on_control(self, t: float, control: int, value: int) -> None:
         action = self.controls.action_for(control)
-        if action is None:
-            return
-        v = scaled(action, value)
+        if action is not None:
+            self.set_control(action, scaled(action, value), t, "CC")
+
+    def set_control(self, action: str, v, t: float, why: str = "") -> None:
+        """Change a live control to its own value (the CC path scales first; OSC sends
+        values directly). Switches act when true."""
         s = self.settings
         if action == "temperature":
             self.sampler.temperature = v
         elif action == "argmax":
-            self.sampler.argmax = v
+            self.sampler.argmax = bool(v)
         elif action == "answer_length":
             s.answer_bars = v
         elif action == "mute":
-            self.output.muted = v
+            self.output.muted = bool(v)
             if v:
                 self.output.release()
         elif action == "panic" and v:
-            self.panic("panic CC")
+            self.panic(f"panic {why}".strip())
         elif action == "end_phrase" and v:
             if s.mode == "call-response" and self.phrase.call and self.state == State.LISTENING:
                 self._end_phrase(t)
@@ -240,6 +244,10 @@ class Improviser:
             shift = max(-s.low, min(127 - s.high, v))
             s.register = shift
             self.voice.set_range(s.low + shift, s.high + shift)
+
+    def set_chart(self, chart: Changes | None) -> None:
+        """A new chart (or none) from now on; it loops on the bar grid from tick 0."""
+        self.harmony.chart = chart if chart is not None and len(chart) else None
 
     # --- the clock ---------------------------------------------------------------------
     def _clock_change(self, change: str | None, t: float) -> None:
@@ -322,6 +330,10 @@ class Improviser:
             self._dispatch(now)
         if self.state == State.ANSWERING and not self.generating and not self.sched.heap:
             self.state = State.LISTENING
+        end = self._phrase_end_tick() if self._searching() else None
+        if (end is not None and self.clock.running and now >= self._prepare_time(end)
+                and (self.prepared is None or self.prepared[0] != self._call_key())):
+            self._prepare(end)
         if self._phrase_end_due(now):
             self._end_phrase(now)
         if self.settings.mode == "trade" and self.clock.running:
@@ -341,6 +353,9 @@ class Improviser:
         end = self._phrase_end_tick()
         if end is not None and self.clock.running:
             times.append(self.clock.time_of(end))
+            if self._searching() and (self.prepared is None
+                                      or self.prepared[0] != self._call_key()):
+                times.append(self._prepare_time(end))
         if self.settings.mode == "trade" and self.clock.running:
             times.append(self.clock.time_of(self._trade_prime_tick(self.clock.tick_at(now))))
         return min(times) if times else None
@@ -364,13 +379,48 @@ class Improviser:
             return None
         return self.phrase.end_tick()
 
+    def _prepare_time(self, end_tick: float) -> float:
+        return self.clock.time_of(end_tick) - SEARCH_LEAD
+
     def _phrase_end_due(self, now: float) -> bool:
         tick = self._phrase_end_tick()
         return tick is not None and self.clock.running and now >= self.clock.time_of(tick)
 
+    def _searching(self) -> bool:
+        """Answers are chosen among candidates (needs a batch-capable model)."""
+        return self.settings.candidates > 1 and hasattr(self.engine, "step_batch")
+
+    def _call_key(self) -> tuple:
+        """What a prepared answer depends on: the call as it stands."""
+        return (self.phrase.last_activity, len(self.phrase.call), len(self.phrase.held))
+
+    def _plan(self, end_tick: float, end_time: float, line: list) -> tuple[int, int]:
+        """Where the answer to `line`, ended at `end_tick`, starts, and how many bars."""
+        s = self.settings
+        unit = TICKS_PER_BAR if s.answer_on == "bar" else TICKS_PER_BEAT
+        start = math.ceil((end_tick + 1e-9) / unit) * unit
+        if self.clock.time_of(start) - end_time < START_MARGIN:
+            start += unit
+        call_ticks = line[-1].start + line[-1].dur - line[0].start
+        bars = s.answer_bars or math.ceil(call_ticks / TICKS_PER_BAR)
+        return start, min(max(bars, s.min_bars), s.max_bars)
+
+    def _prepare(self, end_tick: float) -> None:
+        """Shortly before the phrase end, search the answer to the call as it stands, so
+        that the search never delays the first note. Any new input makes it stale."""
+        snapshot = [(n.pitch, n.start, end_tick if n.end != n.end else n.end)
+                    for n in self.phrase.call]
+        line = quantize(snapshot, 1.0)
+        if not line:
+            return
+        start, bars = self._plan(end_tick, self.clock.time_of(end_tick), line)
+        pick = self._search(line, start, bars)
+        self.prepared = (self._call_key(), line, start, bars, pick)
+
     def _end_phrase(self, now: float) -> None:
         """The call is over: prime the LSTM with it and schedule the answer."""
-        s = self.settings
+        prepared, self.prepared = self.prepared, None
+        key = self._call_key()
         now_tick = self.clock.tick_at(now)
         stuck_before = self.phrase.stuck
         line = quantize(self.phrase.take_call(now_tick), 1.0)
@@ -379,47 +429,51 @@ class Improviser:
             self.log("a held input note got no note-off: counted as stuck, answering anyway")
         if not line:
             return
-        unit = TICKS_PER_BAR if s.answer_on == "bar" else TICKS_PER_BEAT
-        start = math.ceil((now_tick + 1e-9) / unit) * unit
-        margin = SEARCH_MARGIN if s.candidates > 1 else START_MARGIN
-        if self.clock.time_of(start) - now < margin:
-            start += unit
-        call_ticks = line[-1].start + line[-1].dur - line[0].start
-        bars = s.answer_bars or math.ceil(call_ticks / TICKS_PER_BAR)
-        bars = min(max(bars, s.min_bars), s.max_bars)
-        self._answer(line, start, bars)
+        if prepared is not None and prepared[0] == key:
+            _key, line, start, bars, pick = prepared
+        else:
+            start, bars = self._plan(now_tick, now, line)
+            pick = None
+        self._answer(line, start, bars, pick)
         self.log(f"call of {len(line)} notes; answering {bars} bar(s)")
 
-    def _answer(self, line: list, start: int, bars: int) -> None:
-        """Prime with the call and play `bars` bars from `start` (a line with no call is
-        primed from nothing, in the middle of the register)."""
-        self.answer_end = start + bars * TICKS_PER_BAR
+    def _search(self, line: list, start: int, bars: int) -> list:
+        """The best of the candidate answers (the voice is primed with the call)."""
+        self._prime(line, start)
+        candidates = self.voice.candidates(self.settings.candidates,
+                                           start + bars * TICKS_PER_BAR)
+        return candidates[develop.best(candidates, line, self.harmony, self.settings.develop)]
+
+    def _prime(self, line: list, start: int) -> None:
+        self.harmony.assume(line)
         if line:
-            self.harmony.heard(line)
             pitch = fold_range(line[-1].pitch, self.voice.low, self.voice.high)
         else:
             pitch = (self.voice.low + self.voice.high) // 2
         self.voice.begin(pitch, start, line)
+
+    def _answer(self, line: list, start: int, bars: int, pick: list | None = None) -> None:
+        """Play `bars` bars from `start` in answer to `line` (may be empty): the prepared
+        `pick`, else the best candidate, else streamed one step ahead."""
+        self.answer_end = start + bars * TICKS_PER_BAR
         self.answer_notes = []
         self.first_of_answer = True
         self.state = State.ANSWERING
         self.status.answers += 1
-        n = self.settings.candidates
-        if n > 1 and hasattr(self.engine, "step_batch"):
-            self._play_best(self.voice.candidates(n, self.answer_end), line)
+        if pick is None and self._searching():
+            pick = self._search(line, start, bars)
+        self.harmony.heard(line)  # after the search, which assumed it already
+        if pick is not None:
+            for note in pick:
+                self._schedule(note)
+            self.generating = False
+            if self.verbose:
+                self.log(f"answer: {' '.join(str(n.pitch) for n in pick)}")
             return
+        self._prime(line, start)
         self.gen_tick = -math.inf
         self.generating = True
         self._generate_one()
-
-    def _play_best(self, candidates: list, call: list) -> None:
-        """Schedule the whole of the best candidate answer at once."""
-        pick = candidates[develop.best(candidates, call, self.harmony, self.settings.develop)]
-        for note in pick:
-            self._schedule(note)
-        self.generating = False
-        if self.verbose:
-            self.log(f"answer: {' '.join(str(n.pitch) for n in pick)}")
 
     # --- trading -----------------------------------------------------------------------
     def _turn_ticks(self) -> int:

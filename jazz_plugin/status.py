@@ -56,9 +56,7 @@ class StatusLine:
         st = imp.status
         fields = [f"{st.state.value if hasattr(st.state, 'value') else st.state}",
                   f"{imp.clock.bpm:.0f} BPM {imp.clock.source}", imp.settings.mode]
-        chord = getattr(imp, "chord_text", None)
-        if callable(chord):
-            chord = chord()
+        chord = imp.chord_text(time.monotonic())
         if chord:
             fields.insert(1, chord)
         if imp.output.muted:

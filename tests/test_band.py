@@ -53,7 +53,7 @@ def test_trade_answers_are_played_over_their_own_bars_of_the_chart():
     assert rig.imp.harmony.at(0) == (pcs_mask([0, 4, 7, 11]), pcs_mask([6, 10, 1, 4]))
     ours = int(TURN / SEC_PER_TICK)  # our turn starts at bar 3: F#7
     assert rig.imp.harmony.text(ours) == "F#7"
-    assert rig.imp.chord_text() == "Cmaj7"
+    assert rig.imp.chord_text(0.0) == "Cmaj7" and rig.imp.chord_text(TURN) == "F#7"
 
 
 def test_played_chords_count_arpeggios_and_the_pedal_and_go_stale():
