@@ -1,17 +1,185 @@
 """The runtime side: loading and refusing models, stepping, sampling, offline generation."""
 
+import json
 import subprocess
 import sys
 
 import mido
 import numpy as np
+import onnx
 import pytest
 from conftest import jazz, jazz_meta, make_onnx, melody_messages, one_error_line, write_midi
 
 from jazz_plugin.codec import Codec
-from jazz_plugin.engine import Engine, default_model_path
+from jazz_plugin.conditioning import COND_WIDTH, cond_into, cond_vector, pcs_mask
+from jazz_plugin.engine import START, Engine, default_model_path
 from jazz_plugin.errors import ModelError
+from jazz_plugin.modelinfo import ModelInfo
 from jazz_plugin.sampling import Sampler
+
+codec = Codec()
+N_A = 8
+DM7, G7 = pcs_mask([2, 5, 9, 0]), pcs_mask([7, 11, 2, 5])
+OLD_RELEASE_KEYS = {"codec", "codec_version", "vocabulary", "n_values", "n_a", "tx",
+                    "ticks_per_quarter", "corpus", "quality", "producer"}
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, str]:
+    """Two real models with random weights, written by the export code: a conditioned one,
+    and one exactly as the previous release wrote them ((x, h, c), [1, ...], its metadata)."""
+    import keras
+
+    from export.model import make_layers
+    from export.onnx_export import save_onnx, to_onnx
+
+    folder = tmp_path_factory.mktemp("models")
+    keras.utils.set_random_seed(3)
+    cell, densor, _ = make_layers(codec.n_values, N_A)
+    save_onnx(to_onnx(cell, densor, ModelInfo(codec.names, N_A, 10)), str(folder / "cond.onnx"))
+    old_cell, old_densor, _ = make_layers(codec.n_values, N_A, cond_width=0)
+    info = ModelInfo(codec.names, N_A, 10, cond_layout=None, cond_version=None, cond_width=None)
+    old = to_onnx(old_cell, old_densor, info, conditioned=False)
+    props = [p for p in old.metadata_props if p.key in OLD_RELEASE_KEYS]
+    del old.metadata_props[:]
+    old.metadata_props.extend(props)
+    save_onnx(old, str(folder / "old.onnx"))
+    return {"cond": str(folder / "cond.onnx"), "old": str(folder / "old.onnx")}
+
+
+def _edited(src: str, dst: str, meta: dict | None = None, nan: bool = False) -> str:
+    """A copy of model `src` with some metadata replaced, or its first weight set to NaN."""
+    model = onnx.load(src)
+    if meta:
+        for p in model.metadata_props:
+            if p.key in meta:
+                p.value = meta[p.key]
+    if nan:
+        weights = next(t for t in model.graph.initializer
+                       if t.data_type == onnx.TensorProto.FLOAT and np.prod(t.dims) > 100)
+        array = onnx.numpy_helper.to_array(weights).copy()
+        array.flat[0] = np.nan
+        weights.CopyFrom(onnx.numpy_helper.from_array(array, weights.name))
+    onnx.save(model, dst)
+    return dst
+
+
+def _random_batch(rng, b: int, n_a: int):
+    tokens = rng.integers(0, codec.n_values, b)
+    tokens[0] = START
+    cond = np.stack([cond_vector(int(rng.integers(40, 80)), int(rng.integers(0, 96)),
+                                 int(rng.choice([0, DM7, G7])), G7) for _ in range(b)])
+    h = rng.normal(size=(b, n_a)).astype(np.float32)
+    c = rng.normal(size=(b, n_a)).astype(np.float32)
+    return tokens, cond, h, c
+
+
+def test_conditioned_model_steps_on_the_cond_the_caller_fills_in_place(models):
+    engine = Engine(models["cond"])
+    assert engine.has_cond and engine.batched
+    assert engine.cond.shape == (COND_WIDTH,) and engine.cond.dtype == np.float32
+    outs = []
+    for chord in (DM7, G7, 0):
+        engine.reset()
+        cond_into(engine.cond, 62, 12, chord, G7)  # the caller's hot path: no allocation
+        outs.append(engine.step(5))
+    assert not np.allclose(outs[0], outs[1]) and not np.allclose(outs[0], outs[2])
+    engine.reset()
+    engine.cond[:] = cond_vector(62, 12, DM7, G7)
+    np.testing.assert_array_equal(engine.step(5), outs[0])
+
+
+def test_prime_with_conditioning_equals_stepping_and_state_round_trips(models):
+    engine = Engine(models["cond"])
+    tokens = [10, 150, 200, 300]
+    conds = np.stack([cond_vector(60 + k, 6 * k, DM7, G7) for k in range(4)])
+    primed = engine.prime(tokens, conds)
+    h, c = engine.state()
+    assert h.shape == c.shape == (1, N_A)
+    engine.reset()
+    for t, cond in zip(tokens, conds):
+        engine.cond[:] = cond
+        stepped = engine.step(t)
+    np.testing.assert_array_equal(primed, stepped)
+    after = engine.step(7)
+    engine.set_state(h[0], c[0])  # [n_a] or [1, n_a]
+    np.testing.assert_array_equal(engine.step(7), after)
+    with pytest.raises(ValueError, match="4 tokens but 3 conditionings"):
+        engine.prime(tokens, conds[:3])
+
+
+@pytest.mark.parametrize("kind", ["cond", "old"])
+def test_a_batch_of_4_equals_4_single_steps(models, kind):
+    engine = Engine(models[kind])
+    tokens, cond, h, c = _random_batch(np.random.default_rng(1), 4, N_A)
+    probs, h_out, c_out = engine.step_batch(tokens, cond, h, c)
+    assert probs.shape == (4, codec.n_values) and h_out.shape == c_out.shape == (4, N_A)
+    for i in range(4):
+        engine.set_state(h[i], c[i])
+        engine.cond[:] = cond[i]
+        single = engine.step(None if tokens[i] == START else int(tokens[i]))
+        np.testing.assert_allclose(probs[i], single, atol=1e-6)
+        np.testing.assert_allclose(h_out[i], engine.h[0], atol=1e-6)
+        np.testing.assert_allclose(c_out[i], engine.c[0], atol=1e-6)
+
+
+def test_previous_release_model_loads_as_unconditioned_and_ignores_the_cond(models):
+    import onnxruntime as ort
+
+    engine = Engine(models["old"])
+    assert not engine.has_cond and not engine.batched and not engine.info.has_cond
+    cond_into(engine.cond, 60, 0, DM7, G7)
+    with_chord = engine.prime([3, 40, 41])
+    engine.reset()
+    cond_into(engine.cond, 60, 0, 0, 0)
+    np.testing.assert_array_equal(engine.prime([3, 40, 41]), with_chord)
+    session = ort.InferenceSession(models["old"], providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["x", "h", "c"]
+    x = np.zeros((1, codec.n_values), np.float32)
+    h = c = np.zeros((1, N_A), np.float32)
+    for t in (3, 40, 41):
+        x[:] = 0.0
+        x[0, t] = 1.0
+        probs, h, c = session.run(["probs", "h_out", "c_out"], {"x": x, "h": h, "c": c})
+    np.testing.assert_allclose(with_chord, probs[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["layout", "version", "width", "partial"])
+def test_a_conditioning_layout_we_do_not_know_is_refused_in_one_line(models, tmp_path, case):
+    meta = {"layout": {"cond_layout": "chordtones7-beat3"}, "version": {"cond_version": "2"},
+            "width": {"cond_width": "40"}, "partial": {"cond_layout": ""}}[case]
+    path = _edited(models["cond"], str(tmp_path / "m.onnx"), meta)
+    with pytest.raises(ModelError, match="uses conditioning layout .* this jazz-plugin reads "
+                                         "'relchord12-nextchord12-beat4-tick12-nochord1' v1 "
+                                         "width 41"):
+        Engine(path)
+    line = one_error_line(jazz("generate", "--model", path, "-o", str(tmp_path / "s.mid")))
+    assert "conditioning layout" in line
+
+
+def test_a_vocabulary_entry_the_codec_does_not_know_is_refused_at_load(models, tmp_path):
+    vocab = list(codec.names)
+    vocab[5] = "n+13/6"  # right size, one token no codec v1 line can hold
+    path = _edited(models["cond"], str(tmp_path / "v.onnx"), {"vocabulary": json.dumps(vocab)})
+    with pytest.raises(ModelError, match="1 vocabulary entry that codec .* does not know "
+                                         "\\(first: 'n\\+13/6'\\)"):
+        Engine(path)
+    assert "does not know" in one_error_line(jazz("generate", "--model", path, "-o",
+                                                  str(tmp_path / "s.mid")))
+    vocab[5] = vocab[6]
+    path = _edited(models["cond"], str(tmp_path / "d.onnx"), {"vocabulary": json.dumps(vocab)})
+    with pytest.raises(ModelError, match="more than once"):
+        Engine(path)
+
+
+@pytest.mark.parametrize("kind", ["cond", "old"])
+def test_nan_weights_are_refused_by_the_probe_step(models, tmp_path, kind):
+    path = _edited(models[kind], str(tmp_path / "nan.onnx"), nan=True)
+    with pytest.raises(ModelError, match="non-finite probabilities on a probe step"):
+        Engine(path)
+    line = one_error_line(jazz("generate", "--model", path, "-o", str(tmp_path / "s.mid")))
+    assert "non-finite" in line
+    assert not (tmp_path / "s.mid").exists()
 
 
 def test_default_model_loads_and_describes_itself():
