@@ -1,79 +1,262 @@
-"""Training windows: X of Tx one-hot tokens, Y the same shifted by one, split by piece.
+"""Training windows as index arrays, expanded batch by batch inside a tf.data pipeline.
 
-The validation split never shares a window with training: whole pieces go to validation,
-or, with a single piece, its last contiguous stretch does.
+A corpus becomes a few flat per-token arrays, every solo end to end: the tokens and the
+conditioning records of `jazz_plugin.conditioning` (chord, next chord, reference pitch
+class, bar position), plus each solo's key chord. A window is just its start offset. Each
+batch gathers its windows from those arrays and makes the one-hots and the conditioning
+vectors inside the TensorFlow graph, so nothing of size vocabulary x windows is ever built.
+
+Window `s` holds input tokens `s .. s+Tx-1`, targets `s+1 .. s+Tx` and the conditioning of
+steps `s .. s+Tx-1` (each describing where its target starts). Windows never cross a solo.
+The validation split never shares a window with training: whole solos go to validation,
+or, with a single solo, its last contiguous stretch does.
+
+Chord dropout (training windows only, one draw per window) teaches the model the two ways
+the runtime conditions when nobody gives it chords:
+- NO_CHORD_RATE of the windows see no chord at all (the "no chord known" flag);
+- KEY_CHORD_RATE see the solo's key chord as both chord and next chord, as the runtime does
+  when it estimates the key from the musician's call.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from jazz_plugin.codec import Codec
+from jazz_plugin.conditioning import (
+    BEATS_PER_BAR,
+    FULL_MASK,
+    TICKS_PER_BAR,
+    TICKS_PER_BEAT,
+)
 from jazz_plugin.errors import CorpusError
 
-VALIDATION_FRACTION = 0.15  # share of pieces (or of a lone piece's tokens) held out
+VALIDATION_FRACTION = 0.15  # share of solos (or of a lone solo's tokens) held out
+NO_CHORD_RATE = 0.10  # training windows with the chords removed: more = better without chords
+KEY_CHORD_RATE = 0.20  # training windows with the key chord for every chord (runtime w/o chords)
+RECORD_FIELDS = ("tokens", "chord", "next_chord", "ref_pc", "pos")
+
+
+@dataclass
+class SoloRecords:
+    """The per-token arrays `Dataset` reads from a solo (jazz_plugin.solo.Solo has them too).
+
+    `chord`, `next_chord`, `ref_pc` and `pos` at i describe where token i+1 starts.
+    """
+
+    tokens: np.ndarray  # [n] codec indices
+    chord: np.ndarray  # [n] chord mask, 0 = none
+    next_chord: np.ndarray  # [n] next different chord mask, 0 = none
+    ref_pc: np.ndarray  # [n] pitch class of the last note up to token i
+    pos: np.ndarray  # [n] tick in the bar where token i+1 starts
+    key_chord: int = 0  # tonic-chord mask of the solo's key
+    name: str = ""
+    performer: str = ""
+
+    @classmethod
+    def from_tokens(cls, tokens: Sequence[int], codec: Codec, name: str = "",
+                    performer: str = "", chord: int = 0, key_chord: int = 0) -> SoloRecords:
+        """Records of a bare token line starting on a downbeat, under one fixed chord
+        (0 = none): bar positions from the token lengths, reference pitch from the intervals."""
+        toks = np.asarray(tokens, np.int64)
+        durs = np.array([codec.tokens[t].dur for t in toks], np.int64)
+        steps = np.array([0 if codec.tokens[t].is_rest else codec.tokens[t].interval
+                          for t in toks], np.int64)
+        n = len(toks)
+        return cls(tokens=toks.astype(np.int16), chord=np.full(n, chord, np.uint16),
+                   next_chord=np.full(n, chord, np.uint16),
+                   ref_pc=(np.cumsum(steps) % 12).astype(np.uint8),
+                   pos=(np.cumsum(durs) % TICKS_PER_BAR).astype(np.uint8),
+                   key_chord=key_chord, name=name, performer=performer)
+
+
+@dataclass
+class Span:
+    """One solo (or stretch of one) inside the flat arrays: [start, stop)."""
+
+    name: str
+    performer: str
+    start: int
+    stop: int
 
 
 @dataclass
 class Dataset:
-    """One-hot windows for training and validation."""
+    """Flat per-token arrays and the windows' start offsets into them."""
 
-    X: np.ndarray  # [m, Tx, n_values]
-    Y: np.ndarray  # [m, Tx, n_values], X shifted one step left
-    X_val: np.ndarray
-    Y_val: np.ndarray
-    train_tokens: list[list[int]]  # the training pieces, for n-gram baselines
+    records: dict[str, np.ndarray]  # RECORD_FIELDS + "key_chord", each int32 [N]
+    tx: int
+    n_values: int
+    train: list[Span]
+    val: list[Span]
+    train_starts: np.ndarray  # int32 [m]
+    val_starts: np.ndarray  # int32 [m_val]
+    val_window_performer: list[str] = field(default_factory=list)  # [m_val]
 
     @property
-    def Y_list(self) -> list[np.ndarray]:
-        """Y as the seed's djmodel wants it: Tx arrays of [m, n_values]."""
-        return list(np.swapaxes(self.Y, 0, 1))
+    def train_tokens(self) -> list[list[int]]:
+        """The training solos as token lists (for the n-gram baselines)."""
+        t = self.records["tokens"]
+        return [t[s.start:s.stop].tolist() for s in self.train]
+
+    def window_ids(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Input and target token indices of the windows: two int arrays [m, Tx]."""
+        idx = np.asarray(starts)[:, None] + np.arange(self.tx + 1)  # [m, Tx + 1]
+        tokens = self.records["tokens"][idx]
+        return tokens[:, :-1], tokens[:, 1:]
+
+    def window_records(self, starts: np.ndarray) -> dict[str, np.ndarray]:
+        """The conditioning records of the windows' steps, each [m, Tx] (no chord dropout)."""
+        idx = np.asarray(starts)[:, None] + np.arange(self.tx)  # [m, Tx]
+        return {k: self.records[k][idx] for k in RECORD_FIELDS[1:]}
 
 
-def split_pieces(pieces: list[list[int]], seed: int) -> tuple[list[list[int]], list[list[int]]]:
-    """Whole pieces to validation; a single piece is cut into two contiguous parts."""
-    if len(pieces) == 1:
-        cut = int(len(pieces[0]) * (1 - VALIDATION_FRACTION))
-        return [pieces[0][:cut]], [pieces[0][cut:]]
+def split_pieces(pieces: Sequence[Any], seed: int) -> tuple[list[Any], list[Any]]:
+    """Whole pieces (solos) to validation, in corpus order on both sides."""
     order = list(range(len(pieces)))
     random.Random(seed).shuffle(order)
     n_val = max(1, round(len(pieces) * VALIDATION_FRACTION))
-    val = sorted(order[:n_val])
-    train = sorted(order[n_val:])
-    return [pieces[i] for i in train], [pieces[i] for i in val]
+    return [pieces[i] for i in sorted(order[n_val:])], [pieces[i] for i in sorted(order[:n_val])]
 
 
-def windows(pieces: list[list[int]], tx: int, stride: int) -> np.ndarray:
-    """All windows of tx + 1 token indices, `stride` apart, inside each piece."""
-    rows = [p[s:s + tx + 1] for p in pieces for s in range(0, len(p) - tx, stride)]
-    return np.array(rows, dtype=np.int64).reshape(len(rows), tx + 1)
+def window_starts(spans: Sequence[Span], tx: int, stride: int) -> np.ndarray:
+    """Start offsets of every window of tx + 1 tokens, `stride` apart, inside each span."""
+    parts = [np.arange(s.start, s.stop - tx, stride, dtype=np.int64) for s in spans]
+    return np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
 
 
-def one_hot(indices: np.ndarray, n_values: int) -> np.ndarray:
-    """Token indices of any shape -> float32 one-hot with a trailing n_values axis."""
-    return np.eye(n_values, dtype=np.float32)[indices]
+def _flatten(solos: Sequence[Any]) -> tuple[dict[str, np.ndarray], list[Span]]:
+    """Concatenate the solos' per-token arrays; duck-typed on the SoloRecords fields."""
+    lengths = [len(s.tokens) for s in solos]
+    records = {k: np.concatenate([np.asarray(getattr(s, k), np.int32) for s in solos])
+               if solos else np.zeros(0, np.int32) for k in RECORD_FIELDS}
+    records["key_chord"] = np.repeat(
+        np.array([int(getattr(s, "key_chord", 0)) for s in solos], np.int32), lengths)
+    spans, at = [], 0
+    for s, n in zip(solos, lengths, strict=True):
+        spans.append(Span(str(getattr(s, "name", "")), str(getattr(s, "performer", "")),
+                          at, at + n))
+        at += n
+    return records, spans
 
 
-def make_dataset(pieces: list[list[int]], n_values: int, tx: int, seed: int = 0,
+def make_dataset(solos: Sequence[Any], n_values: int, tx: int, seed: int = 0,
                  stride: int | None = None) -> Dataset:
-    """Cut pieces into windows; refuses a Tx that no piece is long enough for."""
-    longest = max((len(p) for p in pieces), default=0)
-    if longest < tx + 1 + (tx + 1) * (len(pieces) == 1):
-        need = "a piece of at least" if len(pieces) > 1 else "a single piece of at least"
-        minimum = tx + 1 if len(pieces) > 1 else 2 * (tx + 1)
+    """Index the solos' windows and split them by solo; refuses a Tx no solo can hold."""
+    records, spans = _flatten(solos)
+    longest = max((s.stop - s.start for s in spans), default=0)
+    single = len(spans) == 1
+    minimum = 2 * (tx + 1) if single else tx + 1
+    if longest < minimum:
+        need = "a single solo of at least" if single else "a solo of at least"
         raise CorpusError(f"--tx {tx} needs {need} {minimum} tokens; the longest has {longest}")
-    train, val = split_pieces(pieces, seed)
+    if single:
+        s = spans[0]
+        cut = s.start + int((s.stop - s.start) * (1 - VALIDATION_FRACTION))
+        train = [Span(s.name, s.performer, s.start, cut)]
+        val = [Span(s.name, s.performer, cut, s.stop)]
+    else:
+        train, val = split_pieces(spans, seed)
     stride = stride or max(1, tx // 2)
-    w_train, w_val = windows(train, tx, stride), windows(val, tx, stride)
-    if len(w_train) == 0 or len(w_val) == 0:
-        raise CorpusError(f"--tx {tx} leaves no {'training' if len(w_train) == 0 else 'validation'}"
-                          f" window; use a smaller --tx or a larger corpus")
-    return Dataset(
-        X=one_hot(w_train[:, :-1], n_values),  # [m, Tx, n_values]
-        Y=one_hot(w_train[:, 1:], n_values),
-        X_val=one_hot(w_val[:, :-1], n_values),
-        Y_val=one_hot(w_val[:, 1:], n_values),
-        train_tokens=train,
-    )
+    train_starts, val_starts = window_starts(train, tx, stride), window_starts(val, tx, stride)
+    if len(train_starts) == 0 or len(val_starts) == 0:
+        which = "training" if len(train_starts) == 0 else "validation"
+        raise CorpusError(f"--tx {tx} leaves no {which} window; use a smaller --tx or a "
+                          f"larger corpus")
+    return Dataset(records, tx, n_values, train, val, train_starts, val_starts,
+                   _performers(val, tx, stride))
+
+
+def make_eval_set(solos: Sequence[Any], n_values: int, tx: int,
+                  stride: int | None = None) -> Dataset:
+    """Every window of the solos as held-out windows (an external test set; no training)."""
+    records, spans = _flatten(solos)
+    stride = stride or max(1, tx // 2)
+    starts = window_starts(spans, tx, stride)
+    if len(starts) == 0:
+        raise CorpusError(f"the test set has no solo longer than --tx {tx} tokens")
+    return Dataset(records, tx, n_values, [], spans, np.zeros(0, np.int32), starts,
+                   _performers(spans, tx, stride))
+
+
+def _performers(spans: Sequence[Span], tx: int, stride: int) -> list[str]:
+    """The performer of each window that window_starts(spans, ...) gives, in order."""
+    return [s.performer for s in spans for _ in range(len(window_starts([s], tx, stride)))]
+
+
+# --- The TensorFlow side: the same arithmetic as jazz_plugin.conditioning.cond_matrix -----
+
+def tf_cond(chord, next_chord, ref_pc, pos):
+    """int32 records of any shape [...] -> float32 conditioning [..., COND_WIDTH], in-graph."""
+    import tensorflow as tf
+
+    bits = tf.range(12, dtype=tf.int32)
+    next_chord = tf.where(next_chord == 0, chord, next_chord)
+    r = tf.math.floormod(ref_pc, 12)[..., None]  # [..., 1]
+
+    def relative_bits(mask):  # rotate so bit k is pitch class ref + k, then unpack 12 bits
+        m = mask[..., None]
+        rel = tf.bitwise.bitwise_and(tf.bitwise.bitwise_or(
+            tf.bitwise.right_shift(m, r), tf.bitwise.left_shift(m, 12 - r)), FULL_MASK)
+        return tf.bitwise.bitwise_and(tf.bitwise.right_shift(rel, bits), 1)  # [..., 12]
+
+    pos = tf.math.floormod(pos, TICKS_PER_BAR)
+    parts = [
+        tf.cast(relative_bits(chord), tf.float32),  # [..., 12]
+        tf.cast(relative_bits(next_chord), tf.float32),
+        tf.one_hot(pos // TICKS_PER_BEAT, BEATS_PER_BAR),  # [..., 4]
+        tf.one_hot(pos % TICKS_PER_BEAT, TICKS_PER_BEAT),  # [..., 12]
+        tf.cast(chord == 0, tf.float32)[..., None],  # [..., 1]
+    ]
+    return tf.concat(parts, axis=-1)  # [..., COND_WIDTH]
+
+
+def tf_dataset(ds: Dataset, starts: np.ndarray, batch_size: int, n_a: int,
+               training: bool, unrolled: bool = False, seed: int = 0):
+    """Batches ((X, COND, a0, c0), Y) for Keras, made in the graph from window offsets.
+
+    X [B, Tx, n_values] one-hot, COND [B, Tx, COND_WIDTH], a0 = c0 = zeros [B, n_a];
+    Y int targets [B, Tx] (a tuple of Tx [B] for the unrolled djmodel). Training batches
+    are reshuffled every epoch and get chord dropout; validation batches come in order.
+    """
+    import tensorflow as tf
+
+    tx, n_values = ds.tx, ds.n_values
+    rec = {k: tf.constant(v, tf.int32) for k, v in ds.records.items()}  # [N] each
+    offsets = tf.range(tx + 1, dtype=tf.int32)
+
+    def expand(start, draw):  # start [B], draw [B] uniform in [0, 1)
+        idx = start[:, None] + offsets  # [B, Tx + 1]
+        tokens = tf.gather(rec["tokens"], idx)  # [B, Tx + 1]
+        step = idx[:, :-1]  # [B, Tx]
+        chord = tf.gather(rec["chord"], step)
+        next_chord = tf.gather(rec["next_chord"], step)
+        if training:
+            key = tf.gather(rec["key_chord"], step)
+            none = (draw < NO_CHORD_RATE)[:, None]  # [B, 1]
+            keyed = ((draw >= NO_CHORD_RATE) & (draw < NO_CHORD_RATE + KEY_CHORD_RATE))[:, None]
+            chord = tf.where(none, 0, tf.where(keyed, key, chord))
+            next_chord = tf.where(none, 0, tf.where(keyed, key, next_chord))
+        cond = tf_cond(chord, next_chord, tf.gather(rec["ref_pc"], step),
+                       tf.gather(rec["pos"], step))  # [B, Tx, COND_WIDTH]
+        X = tf.one_hot(tokens[:, :-1], n_values)  # [B, Tx, n_values]
+        zeros = tf.zeros([tf.shape(start)[0], n_a])  # [B, n_a]
+        Y = tokens[:, 1:]  # [B, Tx]
+        if unrolled:
+            Y = tuple(Y[:, t] for t in range(tx))  # Tx x [B]
+        return (X, cond, zeros, zeros), Y
+
+    windows = tf.data.Dataset.from_tensor_slices(tf.constant(starts, tf.int32))
+    if training:
+        windows = windows.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
+        draws = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).map(
+            lambda r: tf.cast(r % 1_000_000, tf.float32) / 1e6)
+    else:
+        draws = tf.data.Dataset.from_tensors(1.0).repeat()  # never dropped
+    batches = tf.data.Dataset.zip((windows, draws)).batch(batch_size)
+    return batches.map(expand, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

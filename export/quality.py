@@ -2,7 +2,8 @@
 
 Every model is scored on the same validation windows, each target seeing only its own
 window's past, so the LSTM (which starts each window from a zero state) and the n-grams
-(which start each window from a begin marker) get the same context.
+(which start each window from a begin marker) get the same context. Windows come as token
+index arrays [m, Tx]; nothing here is one-hot.
 """
 
 from __future__ import annotations
@@ -26,13 +27,18 @@ class Score:
     accuracy: float
 
 
-def lstm_score(probs: np.ndarray, Y: np.ndarray) -> Score:
-    """Score predictions [m, Tx, n_values] against one-hot targets of the same shape."""
-    target = Y.argmax(-1)  # [m, Tx]
-    p = np.take_along_axis(probs, target[..., None], -1)[..., 0]  # [m, Tx]
-    nll = float(-np.log(np.clip(p, 1e-12, 1.0)).mean())
-    acc = float((probs.argmax(-1) == target).mean())
-    return Score("LSTM", nll, acc)
+def lstm_score(nll: np.ndarray, hits: np.ndarray, name: str = "LSTM") -> Score:
+    """Score from the LSTM's per-token NLL [m, Tx] and argmax hits [m, Tx]
+    (export.train.score_windows)."""
+    return Score(name, float(np.mean(nll)), float(np.mean(hits)))
+
+
+def scores_by(nll: np.ndarray, hits: np.ndarray, groups: list[str]) -> list[Score]:
+    """One score per group (e.g. performer), windows [m, Tx] labelled by `groups` [m];
+    the largest groups first."""
+    labels = np.asarray(groups)
+    order = sorted(set(groups), key=lambda g: (-int((labels == g).sum()), g))
+    return [lstm_score(nll[labels == g], hits[labels == g], g or "(unknown)") for g in order]
 
 
 def _ngram_counts(pieces: list[list[int]], order: int) -> tuple[Counter, Counter]:
@@ -47,11 +53,11 @@ def _ngram_counts(pieces: list[list[int]], order: int) -> tuple[Counter, Counter
     return grams, contexts
 
 
-def ngram_score(train: list[list[int]], X_val: np.ndarray, Y_val: np.ndarray, order: int,
+def ngram_score(train: list[list[int]], x_ids: np.ndarray, y_ids: np.ndarray, order: int,
                 n_values: int) -> Score:
-    """Add-k smoothed n-gram of `order` (1 = unigram), k chosen from SMOOTHING_KS."""
+    """Add-k smoothed n-gram of `order` (1 = unigram) on windows with inputs x_ids and
+    targets y_ids [m, Tx], k chosen from SMOOTHING_KS."""
     grams, contexts = _ngram_counts(train, order)
-    x_ids, y_ids = X_val.argmax(-1), Y_val.argmax(-1)  # [m, Tx]
     likeliest: dict[tuple, int] = {}  # context -> its most frequent next token
     best: Score | None = None
     for k in SMOOTHING_KS:
@@ -78,14 +84,16 @@ def ngram_score(train: list[list[int]], X_val: np.ndarray, Y_val: np.ndarray, or
 _ORDER_NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
 
 
-def quality_table(scores: list[Score]) -> str:
-    """A plain-text table of scores, LSTM first."""
-    lines = [f"{'model':<22} {'NLL/token':>10} {'accuracy':>9}"]
-    lines += [f"{s.name:<22} {s.nll:>10.3f} {s.accuracy:>9.3f}" for s in scores]
+def quality_table(scores: list[Score], title: str = "", first: str = "model") -> str:
+    """A plain-text table of scores under an optional title line, in the order given."""
+    width = max([22, len(first)] + [len(s.name) for s in scores])
+    lines = [title] if title else []
+    lines += [f"{first:<{width}} {'NLL/token':>10} {'accuracy':>9}"]
+    lines += [f"{s.name:<{width}} {s.nll:>10.3f} {s.accuracy:>9.3f}" for s in scores]
     return "\n".join(lines)
 
 
-def baseline_scores(train: list[list[int]], X_val: np.ndarray, Y_val: np.ndarray,
+def baseline_scores(train: list[list[int]], x_ids: np.ndarray, y_ids: np.ndarray,
                     n_values: int) -> list[Score]:
-    """Unigram, bigram and trigram scores on the validation windows."""
-    return [ngram_score(train, X_val, Y_val, order, n_values) for order in (1, 2, 3)]
+    """Unigram, bigram and trigram scores on windows [m, Tx] of input and target ids."""
+    return [ngram_score(train, x_ids, y_ids, order, n_values) for order in (1, 2, 3)]

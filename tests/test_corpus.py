@@ -5,7 +5,7 @@ import pytest
 from conftest import melody_messages, write_midi
 
 from export.corpus import builtin_corpus, builtin_lines, load_midi_corpus
-from export.dataset import make_dataset, split_pieces, windows
+from export.dataset import SoloRecords, make_dataset
 from jazz_plugin.codec import Codec, Note, Token
 from jazz_plugin.conditioning import BEAT, CHORD, NEXT_CHORD, NO_CHORD, TICK, cond_matrix, pcs_mask
 from jazz_plugin.errors import CorpusError
@@ -132,28 +132,29 @@ def test_builtin_lines_put_chord_tones_on_strong_beats():
     assert on_beat and hits / len(on_beat) > 0.8
 
 
-def test_windows_shift_by_one_and_split_by_piece():
-    pieces = [list(range(i * 100, i * 100 + 40)) for i in range(10)]
-    train, val = split_pieces(pieces, seed=0)
-    assert not {tuple(p) for p in train} & {tuple(p) for p in val}
-    assert len(val) == 2 and len(train) == 8
-    w = windows(train, tx=5, stride=2)
-    assert w.shape[1] == 6
-    ds = make_dataset([[i % 312 for i in range(k * 50, k * 50 + 60)] for k in range(8)],
-                      codec.n_values, tx=10)
-    assert ds.X.shape[1:] == (10, codec.n_values) and ds.Y.shape == ds.X.shape
-    np.testing.assert_array_equal(ds.X[:, 1:], ds.Y[:, :-1])  # Y is X shifted by one
-    assert len(ds.Y_list) == 10 and ds.Y_list[0].shape == (len(ds.X), codec.n_values)
+def test_windows_shift_by_one_and_split_by_solo():
+    solos = [SoloRecords.from_tokens([(i * 20 + k) % 312 for k in range(40)], codec,
+                                     name=f"solo {i}") for i in range(10)]
+    ds = make_dataset(solos, codec.n_values, tx=5, seed=0, stride=2)
+    assert len(ds.val) == 2 and len(ds.train) == 8
+    assert not {s.name for s in ds.train} & {s.name for s in ds.val}  # whole solos
+    x, y = ds.window_ids(ds.train_starts)
+    assert x.shape == y.shape == (len(ds.train_starts), 5)
+    np.testing.assert_array_equal(x[:, 1:], y[:, :-1])  # Y is X shifted by one
+    for spans, starts in ((ds.train, ds.train_starts), (ds.val, ds.val_starts)):
+        assert all(any(sp.start <= s and s + 6 <= sp.stop for sp in spans) for s in starts)
+    assert len(ds.train_starts) == 8 * len(range(0, 40 - 5, 2))  # every window, stride 2
 
 
-def test_a_single_piece_splits_into_contiguous_parts():
-    train, val = split_pieces([list(range(100))], seed=0)
-    assert train[0] + val[0] == list(range(100)) and len(val[0]) == 15
+def test_a_single_solo_splits_into_contiguous_parts():
+    ds = make_dataset([SoloRecords.from_tokens(list(range(100)), codec)], codec.n_values, tx=5)
+    assert [(s.start, s.stop) for s in ds.train + ds.val] == [(0, 85), (85, 100)]
 
 
 def test_tx_longer_than_the_corpus_is_refused():
+    solos = [SoloRecords.from_tokens(t, codec) for t in ([1, 2, 3] * 5, [4] * 20)]
     with pytest.raises(CorpusError, match="--tx 50 needs"):
-        make_dataset([[1, 2, 3] * 5, [4] * 20], codec.n_values, tx=50)
+        make_dataset(solos, codec.n_values, tx=50)
 
 
 def test_token_names_round_trip():
