@@ -100,6 +100,7 @@ class Improviser:
         self.voice.set_density(settings.density)
         self.trade_turn = -1  # the last musician's turn we answered (trade mode)
         self.prepared: tuple | None = None  # (call key, line, start, bars, pick)
+        self.listeners: list = []  # callables (kind, value): "state", "note", "mode"
         self.phrase = PhraseDetector(settings.phrase_end)
         self.sched = Scheduler(clock)
         self.stream = MidiStream()
@@ -118,7 +119,15 @@ class Improviser:
 
     @state.setter
     def state(self, value: State) -> None:
-        self.status.state = value
+        if value != self.status.state:
+            self.status.state = value
+            self.emit("state", value.value)
+
+    def emit(self, kind: str, value) -> None:
+        """Tell listeners (OSC state out, a controller's LEDs) what changed; they must be
+        quick: they run on the daemon's loop."""
+        for listener in self.listeners:
+            listener(kind, value)
 
     def start(self, now: float) -> None:
         """Begin: duet and solo start playing on the next beat; call-response listens."""
@@ -297,6 +306,7 @@ class Improviser:
         self.state = State.LISTENING
         self.trade_turn = -1
         self.log(f"mode: {mode}")
+        self.emit("mode", mode)
         if mode in CONTINUOUS:
             self._start_continuous(self.clock.tick_at(now))
 
@@ -365,6 +375,8 @@ class Improviser:
         for event in self.sched.due(now):
             if event.is_on:
                 out.note_on(event.pitch, event.velocity)
+                if self.listeners:
+                    self.emit("note", (event.pitch, event.velocity))
                 self.status.notes_out += 1
                 self.status.last_out.append(event.pitch)
                 if self.first_of_answer:
