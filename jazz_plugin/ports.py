@@ -6,20 +6,46 @@ everything else happens on the daemon's own thread.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shutil
 import sys
 import threading
 import time
+import uuid
 from collections import deque
+from collections.abc import Iterator
 
 import rtmidi
 
-from .errors import PortError
+from .errors import ConfigError, PortError
 
 API_NAMES = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK,
              "coremidi": rtmidi.API_MACOSX_CORE}
 IN_PORT_NAME, OUT_PORT_NAME = "jazz-in", "jazz-out"
+IN_SUFFIX, OUT_SUFFIX = "-in", "-out"  # our two MIDI clients are NAME-in and NAME-out
+CLIENT_NAME_MAX = 63  # bytes in a JACK (and ALSA) client name; JACK refuses longer ones
 INPUT_QUEUE_SIZE = 4096  # raw messages held between callback and loop; oldest dropped beyond
+JACK_START = "jackd{named} -d dummy -r 48000 -p 64 &"  # the next step when no server runs
+# any jazz-plugin's own port, as `ports` shows it (JACK may add -01; ALSA adds ' 128:0')
+OWN_PORT = re.compile(rf"^.+(?:{IN_SUFFIX}|{OUT_SUFFIX})(?:-\d+)?:"
+                      rf"(?:{IN_PORT_NAME}|{OUT_PORT_NAME})(?: \d+:\d+)?$")
+
+# what MidiPorts.check reports
+SERVER_GONE, RECONNECTED = "server-gone", "reconnected"
+IN_LOST, OUT_LOST, IN_BACK, OUT_BACK = "in-lost", "out-lost", "in-back", "out-back"
+RECONNECT_FAILED = "reconnect-failed"  # followed by ': reason'
+INPUT_RELEASING = frozenset({SERVER_GONE, RECONNECTED, IN_LOST})
+
+
+def releases_input(event: str) -> bool:
+    """Whether held input notes must be released after this `MidiPorts.check` event.
+
+    The input went away (its server or its named port), so the note-offs for what it held
+    will never come; a phrase waiting for them would wait for good.
+    """
+    return event in INPUT_RELEASING
 
 
 class InputQueue:
@@ -47,6 +73,29 @@ class InputQueue:
         return out
 
 
+def check_client_name(name: str) -> str:
+    """Refuse a client name the MIDI system would refuse or mangle, before anything opens.
+
+    JACK answers a name it refuses with "JACK server not running?", which sends the user
+    looking in the wrong place.
+    """
+    longest = CLIENT_NAME_MAX - len(OUT_SUFFIX)
+    if not name.strip():
+        raise ConfigError(f"--client-name {name!r} is empty: give a name such as 'jazz-plugin'")
+    if ":" in name:
+        raise ConfigError(f"--client-name {name!r} has a ':', which MIDI systems put between "
+                          "client and port: leave it out")
+    if not name.isprintable():
+        raise ConfigError(f"--client-name {name!r} has a control character: use letters, "
+                          "digits, spaces and - _ .")
+    size = len(name.encode())
+    if size > longest:
+        raise ConfigError(f"--client-name {name!r} is {size} bytes; JACK client names hold at "
+                          f"most {CLIENT_NAME_MAX} and we add '{OUT_SUFFIX}': use at most "
+                          f"{longest}")
+    return name
+
+
 def resolve_api(name: str) -> int:
     """`auto`: the platform default, else JACK when ALSA's sequencer cannot open."""
     if name != "auto":
@@ -66,34 +115,81 @@ def resolve_api(name: str) -> int:
     return rtmidi.API_UNSPECIFIED
 
 
-def _jack_running() -> bool:
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 goes to /dev/null for the block, and comes back after it.
+
+    libjack prints "Cannot connect to server socket ..." and four more lines there when no
+    server runs; our one error line says it better.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
     try:
-        probe = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="jazz-plugin-probe")
-        probe.open_virtual_port("probe")
-        probe.close_port()
-        probe.delete()
-        return True
-    except Exception:
-        return False
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def _jack_quietly() -> Iterator[None]:
+    """No server started behind our back (JACK_NO_START_SERVER) and no libjack noise."""
+    old = os.environ.get("JACK_NO_START_SERVER")
+    os.environ["JACK_NO_START_SERVER"] = "1"
+    try:
+        with quiet_stderr():
+            yield
+    finally:
+        if old is None:
+            del os.environ["JACK_NO_START_SERVER"]
+        else:
+            os.environ["JACK_NO_START_SERVER"] = old
+
+
+def no_jack_server() -> str:
+    """The one line for a missing JACK server, with the exact command that starts one."""
+    server = os.environ.get("JACK_DEFAULT_SERVER", "default")
+    named = "" if server == "default" else f" -n {server}"
+    what = f"no JACK server named {server!r} is running" if named else "no JACK server is running"
+    start = JACK_START.format(named=named)
+    if shutil.which("jackd") is None:
+        step = f"install JACK (Debian/Ubuntu: sudo apt install jackd2), start it with '{start}'"
+    else:
+        step = f"start one with '{start}'"
+    alsa = " (or use --api alsa)" if os.path.exists("/dev/snd/seq") else ""
+    return f"{what}: {step}{alsa}, then run this again"
 
 
 def _client(cls: type, api: int, name: str):
-    if api == rtmidi.API_UNIX_JACK and not _jack_running():
-        raise PortError("no JACK server is running (start one, e.g. "
-                        "'jackd -d dummy -r 48000 -p 64', or use --api alsa)")
+    """A MIDI client; under JACK, a missing server is one line with the next step."""
+    if api != rtmidi.API_UNIX_JACK:
+        try:
+            return cls(api, name=name)
+        except Exception as e:
+            raise PortError(f"cannot open the MIDI system ({str(e).splitlines()[0]})") from None
     try:
-        return cls(api, name=name)
-    except Exception as e:
-        raise PortError(f"cannot open the MIDI system ({str(e).splitlines()[0]})") from None
+        with _jack_quietly():
+            return cls(api, name=name)
+    except Exception:  # names are checked up front, so this is the server
+        raise PortError(no_jack_server()) from None
 
 
-def find_port(names: list[str], wanted: str, direction: str) -> int:
-    """Index of the first port whose name contains `wanted` (case-insensitive)."""
+def find_port(names: list[str], wanted: str, direction: str,
+              skip: tuple[str, ...] = ()) -> int:
+    """Index of the first port whose name contains `wanted` (case-insensitive), leaving out
+    the ports of the clients in `skip` (our own: listening to our output is a feedback loop)."""
     for i, name in enumerate(names):
-        if wanted.lower() in name.lower():
+        if wanted.lower() in name.lower() and _client_part(name) not in skip:
             return i
-    listing = ", ".join(repr(n) for n in names) or "none"
+    listing = ", ".join(repr(n) for n in names if _client_part(n) not in skip) or "none"
     raise PortError(f"no MIDI {direction} port matches {wanted!r}; available: {listing}")
+
+
+def _client_part(port_name: str) -> str:
+    return port_name.split(":", 1)[0]
 
 
 def _no_virtual_ports_here(port: str | None) -> None:
@@ -102,50 +198,56 @@ def _no_virtual_ports_here(port: str | None) -> None:
                         "with --in-port NAME --out-port NAME")
 
 
-def open_input(api: int, client: str, port: str | None, queue: InputQueue) -> rtmidi.MidiIn:
-    """Our virtual input port, or a connection to an existing output port named `port`."""
-    _no_virtual_ports_here(port)
-    midi_in = _client(rtmidi.MidiIn, api, f"{client}-in")
-    try:
-        if port is None:
-            midi_in.open_virtual_port(IN_PORT_NAME)
-        else:
-            midi_in.open_port(find_port(midi_in.get_ports(), port, "input"), IN_PORT_NAME)
-    except PortError:
-        midi_in.delete()
-        raise
-    except Exception as e:
-        midi_in.delete()
-        raise PortError(f"cannot open the input port ({str(e).splitlines()[0]})") from None
-    midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
-    midi_in.set_callback(queue.callback)
-    return midi_in
+def _refuse_taken(client: str, names: list[str]) -> None:
+    """Another client with our name: JACK would rename ours to NAME-01 without a word."""
+    for suffix in (IN_SUFFIX, OUT_SUFFIX):
+        if any(_client_part(n) == client + suffix for n in names):
+            raise PortError(f"a MIDI client named {client + suffix!r} is already running "
+                            "(another jazz-plugin?): stop it, or give this one another "
+                            "--client-name")
 
 
-def open_output(api: int, client: str, port: str | None) -> rtmidi.MidiOut:
-    """Our virtual output port, or a connection to an existing input port named `port`."""
-    _no_virtual_ports_here(port)
-    midi_out = _client(rtmidi.MidiOut, api, f"{client}-out")
+def _open_port(midi, api: int, client: str, wanted: str | None, short: str, lister,
+               direction: str, skip: tuple[str, ...]) -> tuple[str, str | None]:
+    """Open our port `short`: virtual, or connected to the port matching `wanted`.
+
+    Returns our port's full name as the MIDI system shows it, and the peer's name (or None).
+    Under JACK the port opens under a unique name first, so `lister` (a client of the other
+    direction) can find which client it landed on, then gets its real name.
+    """
+    _no_virtual_ports_here(wanted)
+    tag = f"{short}-{uuid.uuid4().hex[:8]}" if api == rtmidi.API_UNIX_JACK else short
+    peer = None
     try:
-        if port is None:
-            midi_out.open_virtual_port(OUT_PORT_NAME)
+        if wanted is None:
+            midi.open_virtual_port(tag)
         else:
-            midi_out.open_port(find_port(midi_out.get_ports(), port, "output"), OUT_PORT_NAME)
+            names = midi.get_ports()
+            i = find_port(names, wanted, direction, skip)
+            midi.open_port(i, tag)
+            peer = names[i]
     except PortError:
-        midi_out.delete()
         raise
     except Exception as e:
-        midi_out.delete()
-        raise PortError(f"cannot open the output port ({str(e).splitlines()[0]})") from None
-    return midi_out
+        raise PortError(f"cannot open the {direction} port ({str(e).splitlines()[0]})") from None
+    if tag == short:
+        return f"{client}:{short}", peer
+    landed = [n for n in lister.get_ports() if n.endswith(":" + tag)]
+    real_client = _client_part(landed[0]) if landed else client
+    try:
+        midi.set_port_name(short)
+    except Exception:
+        return f"{real_client}:{tag}", peer
+    return f"{real_client}:{short}", peer
 
 
 class JackServerWatch:
     """Notices a JACK server that died or restarted, without talking to it.
 
-    jackd2 keeps a socket at /dev/shm/jack_<server>_<uid>_0; a new server makes a new one.
-    Looking at the file costs nothing and changes nothing in the JACK graph (a probe client
-    would make every other JACK program re-sort its graph).
+    jackd2 keeps a socket at /dev/shm/jack_<server>_<uid>_0, where <server> is
+    JACK_DEFAULT_SERVER (or 'default'); a new server makes a new one. Looking at the file
+    costs nothing and changes nothing in the JACK graph (a probe client would make every
+    other JACK program re-sort its graph).
     """
 
     def __init__(self) -> None:
@@ -177,31 +279,51 @@ class JackServerWatch:
 
 
 class MidiPorts:
-    """Our input and output as a pair that can be reopened when the MIDI server restarts."""
+    """Our input and output as a pair that can be reopened when the MIDI server restarts.
+
+    `names` are our two ports as the MIDI system shows them (`jazz-plugin-in:jazz-in`,
+    `jazz-plugin-out:jazz-out`); `peers` the ports --in-port/--out-port connected to, or None.
+    """
 
     def __init__(self, api: int, client: str, in_port: str | None, out_port: str | None,
                  queue: InputQueue) -> None:
-        self.api, self.client = api, client
+        self.api, self.client = api, check_client_name(client)
         self.in_port, self.out_port, self.queue = in_port, out_port, queue
         self.midi_in: rtmidi.MidiIn | None = None
         self.midi_out: rtmidi.MidiOut | None = None
+        self.names: tuple[str, str] = ("", "")
+        self.peers: tuple[str | None, str | None] = (None, None)
         self.open()
         self.server = JackServerWatch() if api == rtmidi.API_UNIX_JACK else None
         self.in_lost = self.out_lost = False
 
     def open(self) -> None:
-        midi_out = open_output(self.api, self.client, self.out_port)
+        """Both clients, then refuse a name in use, then both ports; on failure none stays."""
+        midi_out = _client(rtmidi.MidiOut, self.api, self.client + OUT_SUFFIX)
+        midi_in = None
         try:
-            self.midi_in = open_input(self.api, self.client, self.in_port, self.queue)
+            midi_in = _client(rtmidi.MidiIn, self.api, self.client + IN_SUFFIX)
+            _refuse_taken(self.client, midi_in.get_ports() + midi_out.get_ports())
+            out_name, out_peer = _open_port(midi_out, self.api, self.client + OUT_SUFFIX,
+                                            self.out_port, OUT_PORT_NAME, midi_in, "output", ())
+            in_name, in_peer = _open_port(midi_in, self.api, self.client + IN_SUFFIX,
+                                          self.in_port, IN_PORT_NAME, midi_out, "input",
+                                          (_client_part(out_name),))
+            midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
+            midi_in.set_callback(self.queue.callback)
         except BaseException:
+            if midi_in is not None:
+                midi_in.delete()
             midi_out.delete()
             raise
-        self.midi_out = midi_out
+        self.midi_in, self.midi_out = midi_in, midi_out
+        self.names, self.peers = (in_name, out_name), (in_peer, out_peer)
 
     def send(self, msg: list[int]) -> None:
         self.midi_out.send_message(msg)
 
     def close(self) -> None:
+        """Idempotent: closing twice, or after a failed open, is fine."""
         if self.midi_in is not None:
             self.midi_in.cancel_callback()
             self.midi_in.delete()
@@ -212,23 +334,24 @@ class MidiPorts:
     def check(self) -> list[str]:
         """Look for a lost server or lost named ports; reconnect what came back.
 
-        Returns events: 'server-gone', 'reconnected', 'in-lost', 'out-lost', 'in-back',
-        'out-back' (and 'reconnect-failed: ...').
+        Returns events: SERVER_GONE, RECONNECTED, IN_LOST, OUT_LOST, IN_BACK, OUT_BACK (and
+        'reconnect-failed: ...'). After any event where `releases_input(event)`, the daemon
+        must release every held input note. After RECONNECTED, `names` may have changed.
         """
         events: list[str] = []
         state = self.server.check() if self.server else None
         if state == "gone":
-            return ["server-gone"]
+            return [SERVER_GONE]
         if state in ("back", "restarted"):
             if state == "restarted":
-                events.append("server-gone")
+                events.append(SERVER_GONE)
             try:
                 self.close()
                 self.open()
-                events.append("reconnected")
+                events.append(RECONNECTED)
             except Exception as e:  # the new server may still be starting: try next time
                 self.server.identity = None
-                events.append(f"reconnect-failed: {e}")
+                events.append(f"{RECONNECT_FAILED}: {e}")
             return events
         if self.midi_in is None:
             return events
@@ -246,17 +369,18 @@ class MidiPorts:
         if lost and present:
             try:
                 midi.close_port()  # rtmidi drops the input callback here: set it again
+                skip = (_client_part(self.names[1]),) if tag == "in" else ()
                 midi.open_port(find_port(midi.get_ports(), name, "input" if tag == "in"
-                                         else "output"),
+                                         else "output", skip),
                                IN_PORT_NAME if tag == "in" else OUT_PORT_NAME)
                 if tag == "in":
                     midi.ignore_types(sysex=True, timing=False, active_sense=True)
                     midi.set_callback(self.queue.callback)
-                return False, [f"{tag}-back"]
+                return False, [IN_BACK if tag == "in" else OUT_BACK]
             except Exception:
                 return True, []
         if not lost and not present:
-            return True, [f"{tag}-lost"]
+            return True, [IN_LOST if tag == "in" else OUT_LOST]
         return lost, []
 
 
@@ -269,14 +393,27 @@ def port_exists(midi: rtmidi.MidiIn | rtmidi.MidiOut, wanted: str) -> bool:
 
 
 def list_ports(api_name: str) -> list[str]:
-    """Human-readable lines for `jazz-plugin ports`."""
+    """Human-readable lines for `jazz-plugin ports`: other programs' ports, then ours.
+
+    A running jazz-plugin's own ports are listed apart: its output is not an input to
+    listen to (that would be a feedback loop).
+    """
     api = resolve_api(api_name)
     midi_in = _client(rtmidi.MidiIn, api, "jazz-plugin-list")
-    midi_out = _client(rtmidi.MidiOut, api, "jazz-plugin-list")
-    lines = [f"API: {rtmidi.get_api_display_name(api)}", "inputs we can listen to:"]
-    lines += [f"  {n}" for n in midi_in.get_ports()] or ["  (none)"]
-    lines += ["outputs we can play to:"]
-    lines += [f"  {n}" for n in midi_out.get_ports()] or ["  (none)"]
+    try:
+        midi_out = _client(rtmidi.MidiOut, api, "jazz-plugin-list")
+    except BaseException:
+        midi_in.delete()
+        raise
+    sources, sinks = midi_in.get_ports(), midi_out.get_ports()
     midi_in.delete()
     midi_out.delete()
-    return lines
+    ours = [n for n in sources + sinks if OWN_PORT.match(n)]
+
+    def section(title: str, names: list[str]) -> list[str]:
+        return [title] + ([f"  {n}" for n in names] or ["  (none)"])
+
+    return ([f"API: {rtmidi.get_api_display_name(api)}"]
+            + section("inputs we can listen to:", [n for n in sources if n not in ours])
+            + section("outputs we can play to:", [n for n in sinks if n not in ours])
+            + section("jazz-plugin's own ports (running daemons):", ours))
