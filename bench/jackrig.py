@@ -1,22 +1,122 @@
-"""A real `jazz-plugin run` process and a real JACK MIDI peer that plays to it and listens.
+"""A private JACK server, a real `jazz-plugin run` process and a real JACK MIDI peer that
+plays to it and listens.
 
-Shared by the benchmarks, the end-to-end tests and the soak test.
+Shared by the benchmarks, the end-to-end tests and the soak test. The server runs under a
+name of its own (`jackd -n NAME`), found by every client through JACK_DEFAULT_SERVER, so
+nothing here ever talks to, restarts or stops a JACK server it did not start.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import glob
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 
 import rtmidi
 
+from jazz_plugin.ports import quiet_stderr
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTE_ON, NOTE_OFF, CC = 0x90, 0x80, 0xB0
+JACKD_ARGS = ("--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64")  # no sound card needed
+SERVER_START_TIMEOUT = 15.0  # seconds for jackd to accept clients
+
+
+def unique_server_name(prefix: str = "jazz") -> str:
+    """A JACK server name no one else uses: prefix, our process id and a random tag."""
+    return f"{prefix}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class JackServer:
+    """Our own JACK server (dummy driver, 64-frame periods) under a unique name.
+
+    `start` makes it this process's default (JACK_DEFAULT_SERVER), so our clients and every
+    child process find it; `kill` and `stop` end only the jackd we started, by its PID.
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name or unique_server_name()
+        self.proc: subprocess.Popen | None = None
+        self.log_path = os.path.join(tempfile.gettempdir(), f"jackd-{self.name}.log")
+
+    @property
+    def socket_path(self) -> str:
+        """jackd2's socket for this server; it is there while the server runs."""
+        return f"/dev/shm/jack_{self.name}_{os.getuid()}_0"
+
+    def start(self, make_default: bool = True) -> None:
+        """Start jackd and wait until it takes clients; `make_default`: point this process
+        (and its children) at it."""
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        jackd = shutil.which("jackd")
+        if not jackd:
+            raise RuntimeError("jackd is not installed: apt-get install jackd2 (see .ci/run)")
+        if make_default:
+            os.environ["JACK_DEFAULT_SERVER"] = self.name
+            os.environ["JACK_NO_START_SERVER"] = "1"  # libjack must never start one itself
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([jackd, "-n", self.name, *JACKD_ARGS], stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not self.accepts_clients():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jackd -n {self.name} exited with {self.proc.returncode}; "
+                                   f"see {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"jackd -n {self.name} did not start; see {self.log_path}")
+            time.sleep(0.05)
+
+    def accepts_clients(self) -> bool:
+        if not os.path.exists(self.socket_path):
+            return False
+        if os.environ.get("JACK_DEFAULT_SERVER") != self.name:
+            return True  # not ours to probe: its socket is all we look at
+        try:
+            with quiet_stderr():
+                probe = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="jazz-rig-probe")
+            probe.delete()
+            return True
+        except Exception:
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        """End our jackd (SIGTERM, then SIGKILL if it lingers) and wait until it is gone."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        self.proc = None
+        deadline = time.monotonic() + timeout
+        while os.path.exists(self.socket_path) and time.monotonic() < deadline:
+            time.sleep(0.05)  # jackd removes its socket on the way out
+        # jackd leaves semaphores of clients with long names behind; the name is ours alone
+        for path in glob.glob(f"/dev/shm/jack_sem.{os.getuid()}_{glob.escape(self.name)}_*"):
+            with contextlib.suppress(OSError):
+                os.remove(path)
+
+    kill = stop  # the JACK-restart test: our server goes away, then `start` brings it back
+
+    def __enter__(self) -> JackServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 class Daemon:
@@ -32,16 +132,19 @@ class Daemon:
         self.lines: list[str] = []
         self.ready_at: float | None = None
         self.grid_origin: float | None = None  # monotonic time of the daemon's tick 0
+        self.ports: dict[str, str] = {}  # 'in' and 'out' as the ready line names them
         self._ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         for line in self.proc.stderr:
             self.lines.append(line.rstrip("\n"))
+            if "grid-origin=" in line:  # in the ready line, or logged on its own
+                self.grid_origin = float(line.rsplit("grid-origin=", 1)[1].split()[0])
             if "ready:" in line:
                 self.ready_at = time.monotonic()
-                if "grid-origin=" in line:
-                    self.grid_origin = float(line.rsplit("grid-origin=", 1)[1].split()[0])
+                self.ports = {k: v for k, _, v in (w.partition("=") for w in line.split())
+                              if k in ("in", "out")}
                 self._ready.set()
         self._ready.set()
 

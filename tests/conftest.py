@@ -1,17 +1,27 @@
-"""Shared fixtures: a real JACK server, a tiny real model, MIDI file makers."""
+"""Shared fixtures: our own JACK server, a tiny real model, MIDI file makers; markers."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import time
 
 import mido
 import pytest
 
+from bench.jackrig import JackServer, unique_server_name
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Every JACK client in this session, ours and our children's, looks for this server and no
+# other, even in a test that never starts one: a musician's running JACK is never touched.
+JACK_SERVER_NAME = unique_server_name("jazz-test")
+os.environ["JACK_DEFAULT_SERVER"] = JACK_SERVER_NAME
+os.environ["JACK_NO_START_SERVER"] = "1"  # and libjack never starts one by itself
+
+# `slow` (> ~3 s each, or all of a file): left out of the inner loop `pytest -m "not slow"`
+SLOW_FILES = {"test_soak.py", "test_bench.py", "test_faults.py", "test_export.py"}
+JACK_FILES = {"test_soak.py", "test_faults.py"}  # of those, the ones on the JACK server
+SLOW_TESTS = set()
 
 
 def make_onnx(path: str, inputs: list[tuple[str, int]], outputs: list[tuple[str, int]],
@@ -81,60 +91,44 @@ def melody_messages(pitches: list[int], beat: int = 240, channel: int = 0) -> li
     return msgs
 
 
-def _jack_running() -> bool:
-    import rtmidi
-
-    try:
-        probe = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="pytest-probe")
-        probe.open_virtual_port("probe")
-        probe.delete()
-        return True
-    except Exception:
-        return False
-
-
-class JackServer:
-    """The JACK server the tests use (dummy driver, 64-frame periods); can be restarted."""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen | None = None
-        if not _jack_running():
-            self.start()
-
-    def start(self) -> None:
-        jackd = shutil.which("jackd")
-        assert jackd, "jackd is not installed: apt-get install jackd2 (see .ci/run)"
-        self.proc = subprocess.Popen([jackd, "--no-realtime", "-d", "dummy", "-r", "48000",
-                                      "-p", "64"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not _jack_running():
-            assert time.monotonic() < deadline, "jackd did not start"
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        """Kill the running server, whoever started it."""
-        subprocess.run(["pkill", "-x", "jackd"], check=False)
-        if self.proc:
-            self.proc.wait(5)
-            self.proc = None
-        deadline = time.monotonic() + 5
-        while subprocess.run(["pgrep", "-x", "jackd"], capture_output=True).returncode == 0:
-            assert time.monotonic() < deadline, "jackd did not stop"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(5)
-
-
 @pytest.fixture(scope="session")
-def jack_server():
-    """A running JACK server: the one CI started, or our own."""
-    server = JackServer()
+def jack_server() -> JackServer:
+    """Our own JACK server under this session's unique name; only it is ever restarted or
+    stopped (by its PID)."""
+    server = JackServer(JACK_SERVER_NAME)
+    server.start()
     yield server
     server.stop()
+
+
+def _marked_slow(path: str, name: str) -> bool:
+    base = os.path.basename(path)
+    return base in SLOW_FILES or f"{base}::{name.split('[')[0]}" in SLOW_TESTS
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`jack` on every test that uses the JACK server; `slow` on the ones listed above."""
+    for item in items:
+        if "jack_server" in item.fixturenames:
+            item.add_marker(pytest.mark.jack)
+        if "tiny_model" in item.fixturenames or _marked_slow(str(item.path), item.name):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_ignore_collect(collection_path, config: pytest.Config) -> bool | None:
+    """Under `-m "not slow"`, do not even import a file whose tests are all slow (importing
+    TensorFlow alone takes seconds)."""
+    if collection_path.name not in SLOW_FILES or not config.option.markexpr:
+        return None
+    try:
+        from _pytest.mark.expression import Expression
+
+        marks = {"slow", "jack"} if collection_path.name in JACK_FILES else {"slow"}
+        selected = Expression.compile(config.option.markexpr).evaluate(
+            lambda name, **_kw: name in marks)
+    except Exception:  # an unknown pytest: collect as usual
+        return None
+    return True if not selected else None
 
 
 @pytest.fixture(scope="session")

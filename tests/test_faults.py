@@ -1,6 +1,7 @@
 """Faults under a real daemon on real JACK ports: lost ports, a restarted server, slow model
 steps, and signals at any moment. Nothing may be left sounding."""
 
+import os
 import random
 import signal
 import time
@@ -12,7 +13,7 @@ import pytest
 import rtmidi
 from onnx import helper, numpy_helper
 
-from bench.jackrig import Daemon, Peer, wait_for
+from bench.jackrig import Daemon, JackServer, Peer, unique_server_name, wait_for
 from jazz_plugin.engine import default_model_path
 from jazz_plugin.output import ALL_NOTES_OFF, SUSTAIN_PEDAL
 
@@ -65,24 +66,31 @@ def test_a_named_input_port_that_goes_away_and_comes_back_is_reconnected():
 
 
 def test_the_daemon_survives_a_jack_server_restart(jack_server):
-    daemon = Daemon("--bpm", "240", "--seed", "3")
-    daemon.wait_ready()
-    peer = Peer(daemon.client)
-    peer.phrase([60, 64, 67, 72] * 2, step=0.1)
-    assert wait_for(lambda: peer.notes()[0], 5), daemon.stderr
-    peer.close()
-    jack_server.kill()
-    assert wait_for(lambda: "JACK server went away" in daemon.stderr, 5), daemon.stderr
-    jack_server.start()
-    assert wait_for(lambda: "ports reopened" in daemon.stderr, 10), daemon.stderr
-    peer = Peer(daemon.client)
-    start = time.monotonic()
-    peer.phrase([60, 62, 64, 65, 67], step=0.1)
-    assert wait_for(lambda: peer.notes(start)[0], 5), daemon.stderr
-    assert daemon.stop() == 0
-    peer.close()
-    assert peer.hanging() == set()
-    assert "Traceback" not in daemon.stderr
+    # a musician's own JACK server runs on the same machine: the restart must not touch it
+    bystander = JackServer(unique_server_name("bystander"))
+    bystander.start(make_default=False)
+    try:
+        daemon = Daemon("--bpm", "240", "--seed", "3")
+        daemon.wait_ready()
+        peer = Peer(daemon.client)
+        peer.phrase([60, 64, 67, 72] * 2, step=0.1)
+        assert wait_for(lambda: peer.notes()[0], 5), daemon.stderr
+        peer.close()
+        jack_server.kill()
+        assert wait_for(lambda: "JACK server went away" in daemon.stderr, 5), daemon.stderr
+        jack_server.start()
+        assert wait_for(lambda: "ports reopened" in daemon.stderr, 10), daemon.stderr
+        peer = Peer(daemon.client)
+        start = time.monotonic()
+        peer.phrase([60, 62, 64, 65, 67], step=0.1)
+        assert wait_for(lambda: peer.notes(start)[0], 5), daemon.stderr
+        assert daemon.stop() == 0
+        peer.close()
+        assert peer.hanging() == set()
+        assert "Traceback" not in daemon.stderr
+        assert bystander.proc.poll() is None and os.path.exists(bystander.socket_path)
+    finally:
+        bystander.stop()
 
 
 def slow_model(path: str, matmuls: int = 6) -> str:
