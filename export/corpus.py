@@ -18,6 +18,14 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from jazz_plugin.codec import TICKS_PER_QUARTER, Codec, quantize
+from jazz_plugin.corpuscache import (
+    DEFAULT,
+    CacheDir,
+    FileResult,
+    FileTask,
+    ImportStats,
+    import_files,
+)
 from jazz_plugin.errors import CorpusError, MidiFileError
 from jazz_plugin.harmony import Changes, parse_chord, pc_name
 from jazz_plugin.midifile import find_midi_files, read_solo_parts
@@ -33,6 +41,7 @@ class Corpus:
 
     solos: list[Solo]
     summary: str
+    imported: ImportStats | None = None  # parsed / from cache (None: built here, not read)
 
     @property
     def pieces(self) -> list[list[int]]:
@@ -44,47 +53,69 @@ class Corpus:
         return [s.name for s in self.solos]
 
 
-def _progress(items: Sequence, desc: str, unit: str) -> tqdm:
-    """A progress bar on stderr, shown only on a terminal."""
-    return tqdm(items, desc=desc, unit=unit, file=sys.stderr, disable=not sys.stderr.isatty())
-
-
 def load_midi_corpus(paths: Sequence[str], codec: Codec, track: str | None = None,
-                     chord_track: str | None = "auto") -> Corpus:
+                     chord_track: str | None = "auto", *, jobs: int | None = None,
+                     cache_dir: CacheDir = DEFAULT, progress: bool = True) -> Corpus:
     """Read every MIDI file under `paths`; bad files are skipped with one warning each.
 
-    Prints one line per file saying which track gave the solo and which gave the chords.
+    Prints one line per file saying which track gave the solo and which gave the chords,
+    in path order. `jobs` processes parse (default: the cores); each file's Solo is cached
+    in `cache_dir` (default: the user's cache folder; None: no cache) under the hash of its
+    bytes and the track choices (jazz_plugin.corpuscache).
     """
     files = find_midi_files(paths)
+    options = {"track": track, "chord_track": _chord_track_key(chord_track)}
     solos: list[Solo] = []
     reasons: list[str] = []
-    for path in _progress(files, "midi", "file"):
-        try:
-            melody, changes, info = read_solo_parts(path, track, chord_track)
-            line = quantize(melody, TICKS_PER_QUARTER)
-            if len(line) < 2:
-                raise MidiFileError(f"{path!r} has fewer than 2 notes")
-        except MidiFileError as e:
-            tqdm.write(f"warning: skipped {e}", file=sys.stderr)
-            reasons.append(str(e))
-            continue
-        tqdm.write(f"{path}: {info.describe()}", file=sys.stderr)
-        solos.append(encode_solo(path, "", line, changes, codec))
+
+    def take(task: FileTask, result: FileResult) -> None:
+        if result.solo is None:
+            tqdm.write(f"warning: skipped {result.reason}", file=sys.stderr)
+            reasons.append(result.reason)
+        else:
+            tqdm.write(f"{task.name}: {result.details['tracks']}", file=sys.stderr)
+            solos.append(result.solo)
+
+    stats = import_files(
+        [FileTask((path,), path) for path in files], parse_midi_task, codec, kind="midi",
+        options=options, code_modules=["jazz_plugin.midifile", __name__], jobs=jobs,
+        cache_dir=cache_dir, progress=progress, desc="midi", on_result=take)
     skipped = len(reasons)
     with_chords = sum(s.has_chords for s in solos)
     counts = f"{len(solos)} files used, {skipped} skipped; {with_chords} with chords"
-    print(f"corpus: {counts}", file=sys.stderr)
+    print(f"corpus: {counts}; {stats.describe()}", file=sys.stderr)
     if not solos:
         first = f": {reasons[0]}" if len(reasons) == 1 else f" (first: {reasons[0]})"
         raise CorpusError(f"no usable MIDI file among {len(files)} found{first}")
-    return Corpus(solos, f"midi: {counts}")
+    return Corpus(solos, f"midi: {counts}", stats)
 
 
-def load_wjazzd_corpus(folder: str, codec: Codec, progress: bool = True) -> Corpus:
-    """A Weimar Jazz Database folder; prints the import report (skips, unread symbols)."""
-    solos, report = load_wjazzd(folder, codec, progress)
+def parse_midi_task(task: FileTask, codec: Codec, options: dict) -> FileResult:
+    """One MIDI file (run in an import worker) -> its Solo and the tracks it came from.
+    Raises MidiFileError for a file with nothing usable."""
+    (path,) = task.files
+    melody, changes, info = read_solo_parts(path, options["track"], options["chord_track"])
+    line = quantize(melody, TICKS_PER_QUARTER)
+    if len(line) < 2:
+        raise MidiFileError(f"{path!r} has fewer than 2 notes")
+    return FileResult(encode_solo(task.name, task.performer, line, changes, codec),
+                      details={"tracks": info.describe()})
+
+
+def _chord_track_key(chord_track: str | None) -> str:
+    """None and any spelling of auto/none as one value (the same choice, the same cache)."""
+    if chord_track is None or chord_track.lower() == "auto":
+        return "auto"
+    return "none" if chord_track.lower() == "none" else chord_track
+
+
+def load_wjazzd_corpus(folder: str, codec: Codec, progress: bool = True, *,
+                       jobs: int | None = None, cache_dir: CacheDir = DEFAULT) -> Corpus:
+    """A Weimar Jazz Database folder; prints the import report (skips, unread symbols,
+    parsed / from cache). `jobs` and `cache_dir` as in load_midi_corpus."""
+    solos, report = load_wjazzd(folder, codec, progress, jobs=jobs, cache_dir=cache_dir)
     print(report.describe(), file=sys.stderr)
-    return Corpus(solos, f"wjazzd: {report.summary()}. {licence_line(folder)}")
+    return Corpus(solos, f"wjazzd: {report.summary()}. {licence_line(folder)}", report.imported)
 
 
 # --- The built-in generator -------------------------------------------------------------

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import csv
 import difflib
+import json
 import os
 import re
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from .codec import DURATIONS, Codec, quantize
 from .conditioning import BEATS_PER_BAR, TICKS_PER_BAR, TICKS_PER_BEAT
+from .corpuscache import DEFAULT, CacheDir, FileResult, FileTask, ImportStats, import_files
 from .errors import CorpusError
 from .harmony import Changes, parse_jazzomat
 from .solo import Solo, encode_solo
@@ -36,6 +37,7 @@ BEATS_COLUMNS = ("bar", "beat", "chord")
 SOLO_SUFFIX = "_Solo.csv"  # melody/<name>_Solo.csv <-> solos.csv's <name>_FINAL.sv
 NAME_MATCH_CUTOFF = 0.9  # difflib ratio from which a slightly different name still matches
 MIN_NOTES = 2  # a solo needs at least one interval
+SKIP_METER = "meter"  # FileResult.skip of a solo not in 4/4 (counted, no warning)
 
 
 class MeterError(CorpusError):
@@ -56,6 +58,16 @@ class WjazzdReport:
     symbols: Counter = field(default_factory=Counter)  # spelling -> occurrences
     unread: dict[str, str] = field(default_factory=dict)  # spelling -> what it fell back to
     seconds: float = 0.0
+    imported: ImportStats | None = None  # parsed / from cache, processes, files/s
+
+    def add(self, name: str, details: dict) -> None:
+        """Count one solo's contribution (what `solo_details` recorded for it)."""
+        self.notes += details["notes"]
+        self.notes_kept += details["notes_kept"]
+        self.symbols.update(details["symbols"])
+        self.unread.update(details["unread"])
+        if details["without_chords"]:
+            self.without_chords.append(name)
 
     @property
     def unread_count(self) -> int:
@@ -71,7 +83,8 @@ class WjazzdReport:
 
     def describe(self) -> str:
         """Several lines for the user: the summary and what fell back to what."""
-        lines = [f"wjazzd: {self.summary()}; read in {self.seconds:.1f} s"]
+        read = self.imported.describe() if self.imported else f"read in {self.seconds:.1f} s"
+        lines = [f"wjazzd: {self.summary()}; {read}"]
         if self.skipped_meter:
             lines.append("  not in 4/4 (skipped): " + ", ".join(self.skipped_meter))
         if self.without_chords:
@@ -192,11 +205,15 @@ def _read_rows(path: str, columns: tuple[str, ...]) -> list[tuple[int, dict[str,
 # --- Folders ------------------------------------------------------------------------------
 
 
-def load_wjazzd(folder: str, codec: Codec, progress: bool = True) -> tuple[list[Solo],
-                                                                          WjazzdReport]:
+def load_wjazzd(folder: str, codec: Codec, progress: bool = True, *, jobs: int | None = None,
+                cache_dir: CacheDir = DEFAULT) -> tuple[list[Solo], WjazzdReport]:
     """Every solo of a WJazzD folder, with a report. Bad files are skipped with one warning
-    each; solos not in 4/4 are skipped and counted; no usable solo is one CorpusError."""
-    start = time.perf_counter()
+    each; solos not in 4/4 are skipped and counted; no usable solo is one CorpusError.
+
+    `jobs` processes parse (default: the cores); each solo is cached in `cache_dir`
+    (default: the user's cache folder; None: no cache) under the hash of its melody and
+    beats files and its solos.csv row (jazz_plugin.corpuscache).
+    """
     melody_dir = os.path.join(folder, "melody")
     if not os.path.isdir(folder):
         raise CorpusError(f"{folder!r} is not a folder (expected a WJazzD export with "
@@ -207,31 +224,54 @@ def load_wjazzd(folder: str, codec: Codec, progress: bool = True) -> tuple[list[
     if not files:
         raise CorpusError(f"{melody_dir!r} holds no CSV files")
     index = _solo_index(os.path.join(folder, "solos.csv"))
+    tasks = []
+    for file in files:
+        name = file[: -len(SOLO_SUFFIX)] if file.endswith(SOLO_SUFFIX) else file[:-4]
+        performer, title = _lookup(index, name)
+        tasks.append(FileTask((os.path.join(melody_dir, file), os.path.join(folder, "beats", file)),
+                              name, performer, key_extra=json.dumps([performer, title])))
     report = WjazzdReport(files=len(files))
     solos: list[Solo] = []
-    bar = tqdm(files, desc="wjazzd", unit="solo", file=sys.stderr,
-               disable=not progress or not sys.stderr.isatty())
-    for file in bar:
-        name = file[: -len(SOLO_SUFFIX)] if file.endswith(SOLO_SUFFIX) else file[:-4]
-        performer, _title = _lookup(index, name)
-        try:
-            solos.append(read_wjazzd_solo(os.path.join(melody_dir, file),
-                                          os.path.join(folder, "beats", file), codec, name,
-                                          performer, report))
-        except MeterError as e:
-            period = re.search(r"in (\d+)/4", str(e))
-            report.skipped_meter.append(f"{name} ({period.group(1) if period else '?'}/4)")
-        except CorpusError as e:
-            tqdm.write(f"warning: skipped {e}", file=sys.stderr)
-            report.skipped_bad.append(str(e))
+
+    def take(task: FileTask, result: FileResult) -> None:
+        if result.solo is not None:
+            solos.append(result.solo)
+            report.add(task.name, result.details)
+        elif result.skip == SKIP_METER:
+            report.skipped_meter.append(f"{task.name} ({result.details.get('period', '?')}/4)")
+        else:
+            tqdm.write(f"warning: skipped {result.reason}", file=sys.stderr)
+            report.skipped_bad.append(result.reason)
+
+    report.imported = import_files(
+        tasks, parse_wjazzd_task, codec, kind="wjazzd", options={},
+        code_modules=[__name__], jobs=jobs, cache_dir=cache_dir, progress=progress,
+        desc="wjazzd", on_result=take)
     report.solos = len(solos)
-    report.seconds = time.perf_counter() - start
+    report.seconds = report.imported.seconds
     if not solos:
         first = f"; first: {report.skipped_bad[0]}" if report.skipped_bad else ""
         raise CorpusError(f"no usable solo in {folder!r}: {len(files)} files, "
                           f"{len(report.skipped_meter)} not in 4/4, "
                           f"{len(report.skipped_bad)} unreadable{first}")
     return solos, report
+
+
+def parse_wjazzd_task(task: FileTask, codec: Codec, options: dict) -> FileResult:
+    """One solo of a folder (run in an import worker): the Solo and its report facts, or
+    a skip for a solo not in 4/4. A malformed file raises CorpusError."""
+    melody_csv, beats_csv = task.files
+    report = WjazzdReport()
+    try:
+        solo = read_wjazzd_solo(melody_csv, beats_csv, codec, task.name, task.performer, report)
+    except MeterError as e:
+        period = re.search(r"in (\d+)/4", str(e))
+        return FileResult(None, SKIP_METER, str(e),
+                          {"period": period.group(1) if period else "?"})
+    details = {"notes": report.notes, "notes_kept": report.notes_kept,
+               "symbols": dict(report.symbols), "unread": report.unread,
+               "without_chords": bool(report.without_chords)}
+    return FileResult(solo, details=details)
 
 
 def licence_line(folder: str) -> str:

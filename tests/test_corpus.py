@@ -96,7 +96,7 @@ def test_midi_corpus_prints_which_tracks_gave_the_solo_and_the_chords(tmp_path, 
     solo_only = write_midi(str(tmp_path / "solo.mid"), [melody_messages([60, 62, 64])],
                            names=["alto"])
     (tmp_path / "broken.mid").write_bytes(b"MThd nonsense")
-    corpus = load_midi_corpus([str(tmp_path)], codec)
+    corpus = load_midi_corpus([str(tmp_path)], codec, cache_dir=None)
     err = capsys.readouterr().err
     assert f"{band}: solo from track 0 'tenor'; chords from 1 'piano'" in err
     assert f"{solo_only}: solo from track 0 'alto'; chords from none" in err

@@ -1,0 +1,463 @@
+"""Import corpus files in parallel, each through a cache keyed by the file's content.
+
+A large MIDI collection (100,000 files) takes minutes to parse and seconds to load once
+parsed. `import_files` hands the files to a process pool (`jobs` workers, default: the
+cores), and each worker looks up the file's entry in the cache before parsing it:
+
+    <cache>/v<CACHE_FORMAT>/<key[:2]>/<key>.npz
+
+    key = sha256(CACHE_FORMAT, CODEC_VERSION, COND_VERSION, the codec's vocabulary, the
+                 source kind and its options (track choices), the source code of the
+                 modules that read the files, sha256 of each input file's bytes, extra
+                 per-file facts such as the solos.csv row)
+
+So a changed file, codec, conditioning layout, option or importer misses the cache and
+re-parses just that file; files that did not change load from their entries. An entry is
+a `.npz` (np.savez, allow_pickle=False): the Solo's arrays plus a small JSON header for
+the strings and the changes, and a sha256 of all of it. It is written atomically (a
+temporary file, then os.replace), and one that fails to load or to match its checksum is
+re-parsed and rewritten, never trusted. Skipped files are cached too (with their reason),
+so a second import parses nothing; internal errors are not.
+
+Results come back in task order (sorted paths) whatever order the workers finish in,
+as compact Solo records. No TensorFlow here: `evaluate` imports corpora too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from . import codec as codec_module
+from . import conditioning
+from .codec import Codec
+from .errors import ConfigError, CorpusError, JazzError
+from .solo import PackedChanges, Solo
+
+CACHE_FORMAT = 1  # bump when the entry layout changes: every old entry then misses
+CACHE_SUBDIR = os.path.join("jazz-plugin", "corpus")  # under $XDG_CACHE_HOME or ~/.cache
+MAX_CACHED_BYTES = 64 * 1024 * 1024  # larger inputs are parsed without hashing or caching
+CHUNKS_PER_WORKER = 8  # more = smoother progress and balance, fewer = less pool overhead
+MAX_CHUNK = 32  # files per task sent to a worker
+PARSED, CACHED, REBUILT = "parsed", "cache", "rebuilt"  # FileResult.source
+SKIP_BAD, SKIP_INTERNAL = "bad", "internal"  # FileResult.skip of JazzError / other errors
+SOLO_ARRAYS = ("notes", "tokens", "chord", "next_chord", "ref_pc", "pos", "chord_starts",
+               "chord_masks", "chord_roots", "chord_basses", "chord_symbol_ids")
+
+
+class _UserCache:
+    """cache_dir's default: the user's cache folder, resolved when an import runs."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT = _UserCache()  # cache_dir=DEFAULT: $XDG_CACHE_HOME/jazz-plugin/corpus; None: no cache
+CacheDir = str | _UserCache | None
+
+
+class CacheEntryError(Exception):
+    """A cache entry that cannot be trusted (unreadable, truncated, wrong checksum)."""
+
+
+@dataclass(frozen=True)
+class FileTask:
+    """One solo to import: the files whose bytes key it, and what names it."""
+
+    files: tuple[str, ...]  # hashed in order; a missing file hashes as "missing"
+    name: str
+    performer: str = ""
+    key_extra: str = ""  # more facts the result depends on (e.g. the solos.csv row)
+
+
+@dataclass
+class FileResult:
+    """What importing one file gave: a Solo, or why it was skipped."""
+
+    solo: Solo | None
+    skip: str = ""  # "" = used; else a kind: SKIP_BAD, SKIP_INTERNAL or the source's own
+    reason: str = ""  # the one-line warning for a skipped file
+    details: dict[str, Any] = field(default_factory=dict)  # JSON-able facts of the source
+    source: str = PARSED  # PARSED, CACHED or REBUILT (a corrupt entry, parsed again)
+    cache_error: str = ""  # why the entry could not be written, if it could not
+
+
+Parser = Callable[[FileTask, Codec, dict], FileResult]  # may raise JazzError for a bad file
+
+
+@dataclass(frozen=True)
+class ImportContext:
+    """Everything a worker needs, sent once per worker process."""
+
+    parse: Parser  # a module-level function (pickled by name)
+    vocabulary: tuple[str, ...]
+    options: dict
+    prefix: str  # digest of the versions, vocabulary, kind, options and importer code
+    root: str | None  # the versioned cache folder, None = no cache
+
+
+@dataclass
+class ImportStats:
+    """How an import went: how many files were parsed and how many came from the cache."""
+
+    files: int = 0
+    parsed: int = 0  # files actually parsed (including rebuilt entries)
+    cached: int = 0  # files loaded from the cache
+    rebuilt: int = 0  # corrupt entries found, parsed again and rewritten
+    skipped: int = 0
+    jobs: int = 1
+    cache: str | None = None  # the cache folder, None when disabled
+    seconds: float = 0.0
+
+    def add(self, result: FileResult) -> None:
+        self.files += 1
+        self.cached += result.source == CACHED
+        self.parsed += result.source != CACHED
+        self.rebuilt += result.source == REBUILT
+        self.skipped += result.solo is None
+
+    def describe(self) -> str:
+        rate = self.files / self.seconds if self.seconds > 0 else 0.0
+        rebuilt = f" ({self.rebuilt} corrupt cache entries rebuilt)" if self.rebuilt else ""
+        cache = "no cache" if self.cache is None else f"cache {self.cache}"
+        return (f"parsed {self.parsed}, from cache {self.cached}{rebuilt}; {self.files} files "
+                f"in {self.seconds:.1f} s ({rate:.0f} files/s, {self.jobs} "
+                f"{'process' if self.jobs == 1 else 'processes'}, {cache})")
+
+
+# --- Where the cache lives and what keys it ------------------------------------------------
+
+
+def default_cache_dir() -> str:
+    """$XDG_CACHE_HOME/jazz-plugin/corpus, or ~/.cache/jazz-plugin/corpus."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, CACHE_SUBDIR)
+
+
+def resolve_cache_dir(cache_dir: CacheDir) -> str | None:
+    """The cache folder a `cache_dir` argument names (DEFAULT, a path, or None = off)."""
+    if cache_dir is None:
+        return None
+    return default_cache_dir() if isinstance(cache_dir, _UserCache) else os.fspath(cache_dir)
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def check_jobs(jobs: int | None) -> int:
+    if jobs is None:
+        return default_jobs()
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"--jobs {jobs!r}: expected a number of processes, 1 or more")
+    return jobs
+
+
+def key_prefix(kind: str, codec: Codec, options: dict, code_modules: Sequence[str]) -> str:
+    """Digest of everything besides the file's bytes that its cached Solo depends on.
+
+    Versions are read now (not at import time), so changing one misses the cache."""
+    facts = {
+        "format": CACHE_FORMAT,
+        "codec": [codec_module.CODEC_NAME, codec_module.CODEC_VERSION],
+        "cond": [conditioning.COND_LAYOUT, conditioning.COND_VERSION],
+        "vocabulary": hashlib.sha256("\n".join(codec.names).encode()).hexdigest(),
+        "kind": kind,
+        "options": options,
+        "code": code_digest(code_modules),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def code_digest(modules: Sequence[str]) -> str:
+    """sha256 of the source files of the modules that read a corpus file: a fix in the
+    importer re-parses what it may have read differently."""
+    h = hashlib.sha256()
+    for name in sorted(modules):
+        module = importlib.import_module(name)
+        path = getattr(module, "__file__", None)
+        try:
+            with open(path or "", "rb") as f:
+                h.update(name.encode() + b"\0" + f.read())
+        except OSError:
+            h.update(name.encode() + b"\0unreadable")
+    return h.hexdigest()
+
+
+def content_key(prefix: str, task: FileTask) -> str | None:
+    """The task's cache key, None when an input is too big to hash (parsed uncached)."""
+    h = hashlib.sha256(prefix.encode())
+    for path in task.files:
+        try:
+            if os.path.getsize(path) > MAX_CACHED_BYTES:
+                return None
+            with open(path, "rb") as f:
+                h.update(b"file\0" + hashlib.sha256(f.read()).digest())
+        except FileNotFoundError:
+            h.update(b"missing\0")
+        except OSError:
+            return None  # unreadable: the parser says why, in its own words
+    h.update(b"extra\0" + task.key_extra.encode())
+    return h.hexdigest()
+
+
+def entry_path(root: str, key: str) -> str:
+    return os.path.join(root, key[:2], key + ".npz")
+
+
+# --- One entry: a Solo (or a skip) as arrays and a JSON header ------------------------------
+
+
+def write_entry(path: str, key: str, task: FileTask, result: FileResult) -> None:
+    """Write an entry atomically: a unique temporary file in the same folder, then rename."""
+    arrays = _solo_arrays(result.solo) if result.solo is not None else {}
+    header = {"format": CACHE_FORMAT, "key": key, "skip": result.skip,
+              "reason": _generalise(result.reason, task.files), "details": result.details}
+    if result.solo is not None:
+        packed = result.solo.packed_changes
+        header.update(key_chord=int(result.solo.key_chord), symbols=list(packed.symbols),
+                      end=packed.end, loop_ticks=packed.loop_ticks)
+    header["checksum"] = _checksum(header, arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(buffer.getbuffer())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def read_entry(path: str, key: str, task: FileTask) -> FileResult:
+    """Load an entry; FileNotFoundError when there is none, CacheEntryError when it is
+    corrupt (truncated, bytes flipped, another key's, another format)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            header = json.loads(bytes(z["header"]).decode())
+            names = SOLO_ARRAYS if header.get("skip") == "" else ()
+            if sorted(z.files) != sorted(("header", *names)):
+                raise CacheEntryError(f"arrays {sorted(z.files)}")
+            arrays = {name: z[name] for name in names}
+    except (FileNotFoundError, CacheEntryError):
+        raise
+    except Exception as e:  # zipfile, numpy and json raise many kinds on damaged bytes
+        raise CacheEntryError(f"{type(e).__name__}: {e}") from None
+    if not isinstance(header, dict):
+        raise CacheEntryError("header is not an object")
+    checksum = header.pop("checksum", None)
+    if checksum != _checksum(header, arrays):
+        raise CacheEntryError("checksum mismatch")
+    if header.get("format") != CACHE_FORMAT or header.get("key") != key:
+        raise CacheEntryError("entry of another key or format")
+    try:
+        solo = _solo_from(arrays, header, task) if not header["skip"] else None
+        return FileResult(solo, header["skip"], _specialise(header["reason"], task.files),
+                          header["details"], source=CACHED)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise CacheEntryError(f"malformed entry ({e})") from None
+
+
+def _solo_arrays(solo: Solo) -> dict[str, np.ndarray]:
+    packed = solo.packed_changes
+    return {"notes": solo.note_array, "tokens": solo.tokens, "chord": solo.chord,
+            "next_chord": solo.next_chord, "ref_pc": solo.ref_pc, "pos": solo.pos,
+            "chord_starts": packed.starts, "chord_masks": packed.masks,
+            "chord_roots": packed.roots, "chord_basses": packed.basses,
+            "chord_symbol_ids": packed.symbol_ids}
+
+
+def _solo_from(arrays: dict[str, np.ndarray], header: dict, task: FileTask) -> Solo:
+    packed = PackedChanges(arrays["chord_starts"], arrays["chord_masks"],
+                           arrays["chord_roots"], arrays["chord_basses"],
+                           arrays["chord_symbol_ids"], tuple(header["symbols"]),
+                           int(header["end"]), header["loop_ticks"])
+    if len(packed.symbol_ids) and int(packed.symbol_ids.max()) >= len(packed.symbols):
+        raise ValueError("chord symbol index out of range")
+    return Solo(name=task.name, performer=task.performer, note_array=arrays["notes"],
+                packed_changes=packed, tokens=arrays["tokens"], chord=arrays["chord"],
+                next_chord=arrays["next_chord"], ref_pc=arrays["ref_pc"], pos=arrays["pos"],
+                key_chord=int(header["key_chord"]))
+
+
+def _checksum(header: dict, arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256(json.dumps(header, sort_keys=True).encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"\0{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _generalise(reason: str, files: Sequence[str]) -> str:
+    """A reason without this task's paths: the same bytes under another name share it."""
+    for i, path in enumerate(files):
+        reason = reason.replace(repr(path), f"<file{i}>")
+    return reason
+
+
+def _specialise(reason: str, files: Sequence[str]) -> str:
+    for i, path in enumerate(files):
+        reason = reason.replace(f"<file{i}>", repr(path))
+    return reason
+
+
+# --- Importing one file, in a worker or in this process ------------------------------------
+
+
+def import_one(task: FileTask, ctx: ImportContext, codec: Codec) -> FileResult:
+    """The task's result from its cache entry, else parsed (and its entry written)."""
+    key = content_key(ctx.prefix, task) if ctx.root is not None else None
+    path = entry_path(ctx.root, key) if ctx.root is not None and key is not None else None
+    source = PARSED
+    if path is not None:
+        try:
+            return read_entry(path, key, task)
+        except FileNotFoundError:
+            pass
+        except CacheEntryError:
+            source = REBUILT
+    try:
+        result = ctx.parse(task, codec, ctx.options)
+    except JazzError as e:
+        result = FileResult(None, SKIP_BAD, str(e))
+    except Exception as e:  # a bug met on one file must not end a 100,000-file import
+        reason = f"internal error reading {task.files[0]!r}: {type(e).__name__}: {e}"
+        return FileResult(None, SKIP_INTERNAL, reason)  # not cached: a fix should retry it
+    result.source = source
+    if path is not None:
+        try:
+            write_entry(path, key, task, result)
+        except OSError as e:
+            result.cache_error = f"cannot write the corpus cache in {ctx.root!r} ({e})"
+    return result
+
+
+_worker: tuple[ImportContext, Codec] | None = None  # set once in each worker process
+
+
+def _init_worker(ctx: ImportContext) -> None:
+    global _worker
+    _worker = (ctx, Codec(ctx.vocabulary))
+
+
+def _import_chunk(chunk: list[tuple[int, FileTask]]) -> list[tuple[int, FileResult]]:
+    assert _worker is not None, "worker not initialised"
+    ctx, codec = _worker
+    return [(i, import_one(task, ctx, codec)) for i, task in chunk]
+
+
+# --- The pool ------------------------------------------------------------------------------
+
+
+def open_cache(cache_dir: CacheDir) -> str | None:
+    """The versioned cache folder, created; None (with one warning) when it cannot be."""
+    base = resolve_cache_dir(cache_dir)
+    if base is None:
+        return None
+    root = os.path.join(base, f"v{CACHE_FORMAT}")
+    try:
+        os.makedirs(root, exist_ok=True)
+    except OSError as e:
+        tqdm.write(f"warning: corpus cache {base!r} unusable ({e.strerror}); parsing without it",
+                   file=sys.stderr)
+        return None
+    return root
+
+
+def import_files(tasks: Sequence[FileTask], parse: Parser, codec: Codec, *, kind: str,
+                 options: dict, code_modules: Sequence[str] = (), jobs: int | None = None,
+                 cache_dir: CacheDir = DEFAULT, progress: bool = True, desc: str = "import",
+                 on_result: Callable[[FileTask, FileResult], None],
+                 ) -> ImportStats:
+    """Import every task, in parallel with `jobs` processes, through the cache.
+
+    `on_result(task, result)` is called once per task, in task order, as results arrive
+    (whatever order the workers finish in); results are not kept here. The progress bar
+    (stderr, on a terminal) shows files/s and the skipped and cached counts.
+    """
+    start = time.perf_counter()
+    jobs = check_jobs(jobs)
+    root = open_cache(cache_dir)
+    modules = {__name__, "jazz_plugin.codec", "jazz_plugin.conditioning", "jazz_plugin.harmony",
+               "jazz_plugin.solo", *code_modules}
+    ctx = ImportContext(parse, tuple(codec.names), options,
+                        key_prefix(kind, codec, options, sorted(modules)), root)
+    stats = ImportStats(jobs=jobs, cache=None if root is None else os.path.dirname(root))
+    pending: dict[int, FileResult] = {}  # finished, waiting for an earlier task
+    bar = tqdm(total=len(tasks), desc=desc, unit="file", file=sys.stderr,
+               disable=not progress or not sys.stderr.isatty())
+    emitted = 0
+    warned_cache = False
+
+    def collect(pairs: list[tuple[int, FileResult]]) -> None:
+        nonlocal emitted, warned_cache
+        for i, result in pairs:
+            pending[i] = result
+            stats.add(result)
+            if result.cache_error and not warned_cache:
+                tqdm.write(f"warning: {result.cache_error}; continuing", file=sys.stderr)
+                warned_cache = True
+        bar.set_postfix(skipped=stats.skipped, cached=stats.cached, refresh=False)
+        bar.update(len(pairs))
+        while emitted in pending:
+            on_result(tasks[emitted], pending.pop(emitted))
+            emitted += 1
+
+    numbered = list(enumerate(tasks))
+    try:
+        if jobs == 1 or len(tasks) <= 1:
+            stats.jobs = 1
+            for i, task in numbered:
+                collect([(i, import_one(task, ctx, codec))])
+        else:
+            size = max(1, min(MAX_CHUNK, len(tasks) // (jobs * CHUNKS_PER_WORKER)))
+            chunks = [numbered[i:i + size] for i in range(0, len(numbered), size)]
+            stats.jobs = min(jobs, len(chunks))
+            _run_pool(chunks, ctx, stats.jobs, collect)
+    finally:
+        bar.close()
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def _run_pool(chunks: list[list[tuple[int, FileTask]]], ctx: ImportContext, workers: int,
+              collect: Callable[[list[tuple[int, FileResult]]], None]) -> None:
+    """Chunks to a process pool; results collected as they complete. forkserver (or
+    spawn) rather than fork: the parent may hold TensorFlow's threads."""
+    methods = multiprocessing.get_all_start_methods()
+    method = "forkserver" if "forkserver" in methods else "spawn"
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                               initializer=_init_worker, initargs=(ctx,))
+    try:
+        futures = [pool.submit(_import_chunk, chunk) for chunk in chunks]
+        for future in as_completed(futures):
+            collect(future.result())
+    except BrokenProcessPool as e:
+        raise CorpusError(f"a corpus import worker died ({e}); run with one job (--jobs 1) "
+                          "to see which file") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
