@@ -108,6 +108,32 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--seed", type=int, default=0)
     exp.add_argument("--out", default="out", help="output folder (default: out)")
     exp.set_defaults(func=_cmd_export)
+
+    ev = sub.add_parser("evaluate", help="score a model on solos and on calls (no TF)",
+                        description="Teacher-forced NLL/token and accuracy on the solos; the "
+                        "model continuing each solo's opening over its own changes, beside the "
+                        "human's same bars; with --calls, answers to calls in all 24 keys.")
+    ev.add_argument("corpus", nargs="*", metavar="CORPUS",
+                    help="WJazzD folders (melody/, beats/, solos.csv) or MIDI files or folders")
+    ev.add_argument("--model", help="ONNX step model (default: the shipped one)")
+    ev.add_argument("--opening-bars", type=_positive_int, default=2,
+                    help="bars of each solo the model hears (default 2)")
+    ev.add_argument("--continue-bars", type=_positive_int, default=8,
+                    help="bars it plays after them (default 8)")
+    ev.add_argument("--context", choices=("window", "solo"), default="window",
+                    help="teacher forcing in windows of the model's Tx from a zero state, as in "
+                    "training (default), or each whole solo from one zero state")
+    ev.add_argument("--calls", action="store_true",
+                    help="also answer 2-bar calls in 12 major and 12 minor keys without chords")
+    ev.add_argument("--by-performer", action="store_true", help="also a table per performer")
+    ev.add_argument("--held-out-only", action="store_true",
+                    help="only the solos the model's metadata lists as its validation split")
+    ev.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N solos")
+    ev.add_argument("--track", help="MIDI melody track name or index (default: most solo-like)")
+    ev.add_argument("--chord-track", metavar="NAME|INDEX|auto", default="auto",
+                    help="MIDI tracks that give the chords (default: auto)")
+    options.add_arguments(ev, options.SAMPLING)
+    ev.set_defaults(func=_cmd_evaluate)
     return parser
 
 
@@ -171,6 +197,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from export.cli import run_export
 
     return run_export(args)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import run_evaluate
+
+    return run_evaluate(args)
 
 
 def main(argv: list[str] | None = None) -> int:
