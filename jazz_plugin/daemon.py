@@ -20,12 +20,14 @@ from .chordsource import chart_from_options
 from .clock import ExternalClock, InternalClock
 from .controls import Controls, load_config, parse_cc_options
 from .engine import Engine
+from .errors import ConfigError
 from .improviser import Improviser
 from .options import RunOptions
 from .output import Output
 from .ports import InputQueue, MidiPorts, resolve_api
 from .sampling import Sampler
 from .status import StatusLine
+from .surface import Surface
 
 FLUSH_DELAY = 0.1  # seconds for the MIDI server to deliver our last messages before closing
 PORT_CHECK_EVERY = 1.0  # seconds between checks of the MIDI server and named ports
@@ -49,8 +51,12 @@ def resolve_options(args: argparse.Namespace) -> RunOptions:
     """Defaults < config file < what the command line actually gave."""
     config: dict = {}
     cc: dict[str, int] = {}
-    if getattr(args, "config", None):
-        config = load_config(args.config)
+    path = getattr(args, "config", None)
+    if getattr(args, "learn", None) and not path:
+        raise ConfigError("--learn saves the mapping it learns: give --config FILE.toml "
+                          "(created if missing)")
+    if path and not (getattr(args, "learn", None) and not os.path.exists(path)):
+        config = load_config(path)
         cc.update(config.pop("cc", {}))
     opts = options.resolve(args, config, getattr(args, "config", "") or "")
     cc.update(parse_cc_options(getattr(args, "cc", None) or []))
@@ -67,10 +73,18 @@ def run_daemon(args: argparse.Namespace) -> int:
     engine = Engine(o.model)  # a bad model is refused before any port opens
     api = resolve_api(o.api)
     queue = InputQueue()
-    ports = MidiPorts(api, o.client_name, o.in_port, o.out_port, queue)
     status = StatusLine(quiet=args.quiet, verbose=args.verbose)
-    now = time.monotonic()
-    clock = (ExternalClock if o.clock == "external" else InternalClock)(o.bpm, now)
+    # OSC binds and Link starts before any MIDI port opens: a port taken is one line
+    surface = Surface(o, controls, getattr(args, "config", None), queue.wakeup, status.log)
+    clock = None
+    try:
+        clock = _make_clock(o, queue)
+        ports = MidiPorts(api, o.client_name, o.in_port, o.out_port, queue)
+    except BaseException:
+        surface.close()
+        if hasattr(clock, "close"):
+            clock.close()
+        raise
     output = Output(ports.send, o.channel - 1)
     imp = Improviser(engine, sampler, o, clock, output, controls, log=status.log,
                      verbose=args.verbose, chart=chart)
@@ -87,12 +101,15 @@ def run_daemon(args: argparse.Namespace) -> int:
         old[signal.SIGCONT] = signal.signal(signal.SIGCONT, suspend.on_cont)
     in_name, out_name = _port_names(ports, o)
     ports_text = f"in={in_name} out={out_name}"
-    status.ready(f"ready: {ports_text} mode={o.mode} clock={clock.source} {clock.bpm:.0f} BPM "
-                 f"model={os.path.basename(engine.path)}")
+    link = f" quantum={o.quantum}" if o.clock == "link" else ""
+    status.ready(f"ready: {ports_text} mode={o.mode} clock={clock.source}{link} "
+                 f"{clock.bpm:.0f} BPM model={os.path.basename(engine.path)} {surface.text}"
+                 .rstrip())
     code = 0
     try:
         imp.start(time.monotonic())
-        _loop(imp, queue, stopper, status, ports_text, ports, suspend)
+        surface.attach(imp, output)
+        _loop(imp, queue, stopper, status, ports_text, ports, suspend, surface)
         status.log(f"stopping ({stopper.reason}): all notes off")
     except ServerLost as e:
         status.error(str(e))
@@ -104,16 +121,31 @@ def run_daemon(args: argparse.Namespace) -> int:
         code = 1
     finally:
         imp.shutdown()
+        surface.close()
         time.sleep(FLUSH_DELAY)
         st = imp.status
         status.log(f"stats: notes in {st.notes_in}, out {st.notes_out}, answers {st.answers}, "
                    f"input dropped {queue.dropped}, missed deadlines {imp.sched.missed}, "
                    f"stuck input {st.stuck_input}, send errors {output.send_errors}")
+        if surface.summary():
+            status.log(f"stats: {surface.summary()}")
         status.close()
         for s, handler in old.items():
             signal.signal(s, handler)
+        if hasattr(clock, "close"):
+            clock.close()
         ports.close()
     return code
+
+
+def _make_clock(o: RunOptions, queue: InputQueue):
+    """The clock `--clock` names; Link wakes the loop when the session changes."""
+    now = time.monotonic()
+    if o.clock == "link":
+        from .linkclock import LinkClock
+
+        return LinkClock(o.bpm, now, o.quantum, wake=queue.wakeup.set)
+    return (ExternalClock if o.clock == "external" else InternalClock)(o.bpm, now)
 
 
 def _port_names(ports: MidiPorts, o: RunOptions) -> tuple[str, str]:
@@ -160,7 +192,7 @@ class ServerLost(Exception):
 
 
 def _loop(imp: Improviser, queue: InputQueue, stopper: Stopper, status: StatusLine,
-          ports_text: str, ports: MidiPorts, suspend: Suspender) -> None:
+          ports_text: str, ports: MidiPorts, suspend: Suspender, surface: Surface) -> None:
     wakeup = queue.wakeup
     next_check = time.monotonic() + PORT_CHECK_EVERY
     lost_since: float | None = None
@@ -168,16 +200,20 @@ def _loop(imp: Improviser, queue: InputQueue, stopper: Stopper, status: StatusLi
         wakeup.clear()
         suspend.run_if_requested(status)
         for t, data in queue.drain():
-            imp.on_midi(t, data)
+            if not surface.midi(data):
+                imp.on_midi(t, data)
         now = time.monotonic()
+        surface.before_poll(imp, now)
         imp.poll(now)
+        surface.after_poll(imp, now)
         if status.due(now):
             status.show(imp, ports_text, queue.dropped, imp.sched.missed)
         if now >= next_check:
             next_check = now + PORT_CHECK_EVERY
             lost_since = _handle_port_events(ports.check(), imp, status, lost_since, now)
         wake = imp.next_wakeup(now)
-        limits = [t for t in (wake, status.next_time(), next_check) if t is not None]
+        limits = [t for t in (wake, surface.next_wakeup(imp, now), status.next_time(),
+                              next_check) if t is not None]
         timeout = max(0.0, min(limits) - time.monotonic())
         if not stopper.reason:
             wakeup.wait(timeout)

@@ -15,19 +15,23 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from . import sampling
+from .clock import TICKS_PER_BAR, TICKS_PER_BEAT
+from .controls import RESERVED_CC
 from .errors import ConfigError
 
 MODES = ("call-response", "duet", "solo", "trade")
 APIS = ("auto", "alsa", "jack", "coremidi")
-CLOCKS = ("internal", "external")
+CLOCKS = ("internal", "external", "link")
+LOOPBACK = "127.0.0.1"  # where the OSC listener binds unless told otherwise
 
 
 def _opt(default: Any, help: str, kind: type, low: float | None = None,
          high: float | None = None, choices: tuple[str, ...] | None = None,
-         optional: bool = False, metavar: str | None = None) -> Any:
-    """A dataclass field carrying its schema (kind, range, choices) and its help text."""
+         optional: bool = False, metavar: str | None = None, config: bool = True) -> Any:
+    """A dataclass field carrying its schema (kind, range, choices) and its help text;
+    `config=False`: a command-line action, refused in the TOML config."""
     meta = {"help": help, "kind": kind, "low": low, "high": high, "choices": choices,
-            "optional": optional, "metavar": metavar}
+            "optional": optional, "metavar": metavar, "config": config}
     return field(default=default, metadata=meta)
 
 
@@ -51,8 +55,11 @@ class RunOptions:
                      "and is steered by what you play; solo just plays; trade takes turns of "
                      "--trade-bars on the bar grid", str, choices=MODES)
     bpm: float = _opt(120.0, "internal tempo", float, 20, 400, metavar="BPM")
-    clock: str = _opt("internal", "internal tempo, or follow MIDI clock on the input "
-                      "(external)", str, choices=CLOCKS)
+    clock: str = _opt("internal", "internal tempo, follow MIDI clock on the input "
+                      "(external), or join an Ableton Link session (link; needs the link "
+                      "extra)", str, choices=CLOCKS)
+    quantum: int = _opt(4, "Link: beats per bar of the session; answers and turns start on "
+                        "its bar lines", int, 1, 16, metavar="BEATS")
     channel: int = _opt(1, "output MIDI channel", int, 1, 16, metavar="1..16")
     velocity: int = _opt(80, "base velocity; beats 1 and 3 get +10, 2 and 4 +5", int, 1, 127)
     low: int = _opt(48, "lowest pitch played", int, 0, 127, metavar="PITCH")
@@ -97,6 +104,21 @@ class RunOptions:
     argmax: bool = _opt(False, "always the likeliest token (the seed's behaviour)", bool)
     seed: int | None = _opt(None, "random seed, to reproduce a run", int, 0, 2**32 - 1,
                             optional=True)
+    osc: int | None = _opt(None, "listen for OSC (every live control, chords) on this UDP "
+                           "port; 0 = any free port (the ready line names it)", int, 0, 65535,
+                           optional=True, metavar="PORT")
+    osc_host: str = _opt(LOOPBACK, "address the OSC listener binds to; anything but 127.0.0.1 "
+                         "lets others on that network steer the daemon (see the README)", str,
+                         metavar="HOST")
+    osc_reply: str | None = _opt(None, "send mode, state, tempo, chord, control values and "
+                                 "answer notes as OSC to this address", str, optional=True,
+                                 metavar="HOST:PORT")
+    state_cc: int | None = _opt(None, "send the state as this CC on the output (0 stopped, 64 "
+                                "listening, 127 answering or playing), for a controller's LEDs",
+                                int, 1, 119, optional=True, metavar="CC")
+    learn: bool = _opt(False, "MIDI learn: ask for each live control in turn, record the CC that "
+                       "moves and save the mapping to --config FILE (created if missing)", bool,
+                       config=False)
     cc: dict[str, int] = field(default_factory=dict, metadata={"help": "CC map", "kind": dict})
 
     def check(self) -> RunOptions:
@@ -110,8 +132,27 @@ class RunOptions:
         if not 0 <= self.low + self.register and self.high + self.register <= 127:
             raise ConfigError(f"register {self.register:+d} moves low..high "
                               f"{self.low}..{self.high} out of 0..127")
+        if BAR_BEATS % self.quantum and self.quantum % BAR_BEATS:
+            raise ConfigError(f"quantum {self.quantum} does not fit our 4-beat bar: use 1, 2 "
+                              "or 4, or a multiple of 4 (8, 12, 16)")
+        if self.state_cc is not None and self.state_cc in RESERVED_CC:
+            raise ConfigError(f"state_cc {self.state_cc} is reserved "
+                              f"({RESERVED_CC[self.state_cc]}): pick an undefined CC, e.g. 102")
+        if self.osc_reply is not None:
+            host_port(self.osc_reply, "osc_reply")
         return self
 
+
+def host_port(text: str, name: str) -> tuple[str, int]:
+    """'HOST:PORT' -> (host, port), or one line saying what is wrong."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{name} must be HOST:PORT with a port 1..65535, e.g. "
+                          f"127.0.0.1:9001, got {text!r}")
+    return host, int(port)
+
+
+BAR_BEATS = TICKS_PER_BAR // TICKS_PER_BEAT  # our grid's bar, in beats
 
 SCHEMA = {f.name: f for f in fields(RunOptions) if f.metadata.get("kind") is not dict}
 SAMPLING = ("temperature", "top_k", "top_p", "argmax", "seed")
@@ -199,6 +240,9 @@ def resolve(args: argparse.Namespace, config: dict | None = None,
         name = key.replace("-", "_")
         if name not in SCHEMA:
             raise ConfigError(f"config {config_path!r}: unknown option {key!r}")
+        if not SCHEMA[name].metadata["config"]:
+            raise ConfigError(f"config {config_path!r}: {key!r} is a command-line action "
+                              f"({flag(name)}), not a config option")
         values[name] = convert(name, value, f"in {config_path}")
     for name in SCHEMA:
         given = getattr(args, name, None)
