@@ -108,10 +108,11 @@ def _export(args: argparse.Namespace) -> int:
           f"final loss/token {result.final_loss:.4f}; kept epoch {result.best_epoch} "
           f"(validation loss/token {result.best_val_loss:.4f})", file=sys.stderr)
     scores, by_performer = held_out_scores(result, ds, codec)
-    print(quality_table(scores, HELD_OUT))
     if len(by_performer) > 1:
-        print(quality_table(by_performer, "LSTM on the held-out solos, by performer",
+        print(quality_table(by_performer, "LSTM on the held-out solos, by performer (most "
+                                          "windows first); NLL/token: lower is better",
                             first="performer"))
+    print(quality_table(scores, HELD_OUT))
     if args.test:
         test_solos = load_test_solos(args.test, args, codec)
         test = make_eval_set(test_solos, codec.n_values, args.tx)

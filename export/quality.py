@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 SMOOTHING_KS = (1.0, 0.1, 0.01)  # add-k values tried; each baseline keeps its best on validation
+# (trigram, bigram, unigram) weights tried for the interpolated trigram; it keeps its best
+INTERPOLATION = ((0.6, 0.3, 0.1), (0.4, 0.4, 0.2), (0.3, 0.5, 0.2), (0.2, 0.5, 0.3))
 BOS = -1  # begin-of-window marker for n-gram contexts
 
 
@@ -84,6 +86,63 @@ def ngram_score(train: list[list[int]], x_ids: np.ndarray, y_ids: np.ndarray, or
 _ORDER_NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
 
 
+def _followers(pieces: list[list[int]], order: int) -> dict[tuple, Counter]:
+    """context (order - 1 tokens, BOS-padded) -> counts of the token that followed it."""
+    table: dict[tuple, Counter] = {}
+    for piece in pieces:
+        seq = [BOS] * (order - 1) + piece
+        for i in range(order - 1, len(seq)):
+            table.setdefault(tuple(seq[i - order + 1:i]), Counter())[seq[i]] += 1
+    return table
+
+
+def interpolated_score(train: list[list[int]], x_ids: np.ndarray, y_ids: np.ndarray,
+                       n_values: int) -> Score:
+    """Jelinek-Mercer trigram: a weighted mix of the trigram, bigram and add-one unigram
+    estimates (weights from INTERPOLATION, best kept); a context never seen in training
+    hands its weight to the lower orders. A stronger baseline than add-k alone."""
+    tables = {3: _followers(train, 3), 2: _followers(train, 2)}
+    unigram = np.bincount(np.concatenate([np.asarray(p, np.int64) for p in train]),
+                          minlength=n_values) + 1.0
+    unigram /= unigram.sum()  # [n_values]
+    dense: dict[tuple, np.ndarray | None] = {}
+
+    def estimate(order: int, ctx: tuple) -> np.ndarray | None:
+        key = (order,) + ctx
+        if key not in dense:
+            followers = tables[order].get(ctx)
+            if followers is None:
+                dense[key] = None
+            else:
+                v = np.zeros(n_values)
+                v[list(followers)] = list(followers.values())
+                dense[key] = v / v.sum()
+        return dense[key]
+
+    positions = []  # (trigram context, bigram context, target)
+    for xs, ys in zip(x_ids.tolist(), y_ids.tolist(), strict=True):
+        history = [BOS, BOS]
+        for x, y in zip(xs, ys, strict=True):
+            history.append(x)
+            positions.append((tuple(history[-2:]), tuple(history[-1:]), y))
+    best: Score | None = None
+    for weights in INTERPOLATION:
+        nll_sum, correct = 0.0, 0
+        for ctx3, ctx2, y in positions:
+            parts = [(w, p) for w, p in zip(weights, (estimate(3, ctx3), estimate(2, ctx2),
+                                                      unigram)) if p is not None]
+            total = sum(w for w, _ in parts)
+            mix = sum(w * p for w, p in parts) / total  # [n_values]
+            nll_sum -= math.log(mix[y])
+            correct += int(mix.argmax()) == y
+        name = "trigram interp. (" + "/".join(f"{w:g}" for w in weights) + ")"
+        score = Score(name, nll_sum / len(positions), correct / len(positions))
+        if best is None or score.nll < best.nll:
+            best = score
+    assert best is not None
+    return best
+
+
 def quality_table(scores: list[Score], title: str = "", first: str = "model") -> str:
     """A plain-text table of scores under an optional title line, in the order given."""
     width = max([22, len(first)] + [len(s.name) for s in scores])
@@ -95,5 +154,7 @@ def quality_table(scores: list[Score], title: str = "", first: str = "model") ->
 
 def baseline_scores(train: list[list[int]], x_ids: np.ndarray, y_ids: np.ndarray,
                     n_values: int) -> list[Score]:
-    """Unigram, bigram and trigram scores on windows [m, Tx] of input and target ids."""
-    return [ngram_score(train, x_ids, y_ids, order, n_values) for order in (1, 2, 3)]
+    """Unigram, bigram, trigram (add-k) and interpolated trigram scores on windows [m, Tx]
+    of input and target ids."""
+    return ([ngram_score(train, x_ids, y_ids, order, n_values) for order in (1, 2, 3)]
+            + [interpolated_score(train, x_ids, y_ids, n_values)])

@@ -270,9 +270,22 @@ def test_lstm_beats_the_bigram_baseline_on_the_builtin_corpus():
     nll, hits = score_windows(r.LSTM_cell, r.densor, ds, ds.val_starts)
     lstm = lstm_score(nll, hits)
     x_ids, y_ids = ds.window_ids(ds.val_starts)
-    unigram, bigram, trigram = baseline_scores(ds.train_tokens, x_ids, y_ids, codec.n_values)
+    unigram, bigram, trigram, interpolated = baseline_scores(ds.train_tokens, x_ids, y_ids,
+                                                             codec.n_values)
     assert lstm.nll < bigram.nll < unigram.nll
+    assert interpolated.nll < min(bigram.nll, trigram.nll)
     assert lstm.accuracy > unigram.accuracy
+
+
+def test_ngram_baselines_on_a_line_they_can_learn_exactly():
+    train_ = [[0, 1, 2] * 30, [5, 6] * 10]
+    x_ids = np.array([[0, 1, 2, 0], [5, 6, 5, 6]])
+    y_ids = np.array([[1, 2, 0, 1], [6, 5, 6, 9]])  # 9 after (5, 6) and 6 was never seen
+    scores = baseline_scores(train_, x_ids, y_ids, n_values=12)
+    assert [s.name.split(" ")[0] for s in scores] == ["unigram", "bigram", "trigram", "trigram"]
+    assert all(np.isfinite(s.nll) for s in scores)
+    assert scores[2].accuracy == scores[3].accuracy == 7 / 8  # all but the unseen 9
+    assert scores[3].nll < scores[0].nll and scores[1].nll < scores[0].nll
 
 
 def test_export_command_writes_a_self_describing_checked_model(tiny_model):
@@ -309,11 +322,17 @@ def test_export_from_a_midi_folder_skips_and_reports_bad_files(tmp_path):
                    [melody_messages([60 + (k * 7 + i) % 14 for k in range(60)])])
     (folder / "corrupt.mid").write_bytes(b"MThd garbage")
     write_midi(str(folder / "drums.mid"), [melody_messages([36, 38] * 8, channel=9)])
+    test_set = write_midi(str(tmp_path / "test.mid"),
+                          [melody_messages([62 + (k * 5) % 12 for k in range(40)])])
     proc = jazz("export", "--midi", str(folder), "--epochs", "1", "--tx", "8", "--n-a", "8",
-                "--out", str(tmp_path / "out"))
+                "--test", test_set, "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     assert "3 files used" in proc.stderr and "2 skipped" in proc.stderr
     assert proc.stderr.count("warning: skipped") == 2
+    external = proc.stdout.split("external test set (1 solos, not trained on); n-grams "
+                                 "trained on the training split")[1].splitlines()
+    assert [ln.split()[0] for ln in external[2:7]] == ["LSTM", "unigram", "bigram", "trigram",
+                                                       "trigram"]
     assert (tmp_path / "out" / "model.onnx").exists()
     assert (tmp_path / "out" / "model.weights.h5").exists()
     assert "held-out solos (validation split, by solo); NLL/token: lower is better" in proc.stdout
