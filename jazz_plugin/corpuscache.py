@@ -1,8 +1,9 @@
 """Import corpus files in parallel, each through a cache keyed by the file's content.
 
 A large MIDI collection (100,000 files) takes minutes to parse and seconds to load once
-parsed. `import_files` hands the files to a process pool (`jobs` workers, default: the
-cores), and each worker looks up the file's entry in the cache before parsing it:
+parsed. `import_files` looks each file up in the cache (here: hashing and loading an entry
+takes a fraction of a millisecond) and hands the files it has to parse to a process pool
+(`jobs` workers, default: the cores), which writes their entries:
 
     <cache>/v<CACHE_FORMAT>/<key[:2]>/<key>.npz
 
@@ -122,6 +123,7 @@ class ImportStats:
     jobs: int = 1
     cache: str | None = None  # the cache folder, None when disabled
     seconds: float = 0.0
+    worker_peak_mb: float = 0.0  # the largest worker's peak RSS (0: parsed in this process)
 
     def add(self, result: FileResult) -> None:
         self.files += 1
@@ -325,21 +327,35 @@ def _specialise(reason: str, files: Sequence[str]) -> str:
     return reason
 
 
-# --- Importing one file, in a worker or in this process ------------------------------------
+# --- Importing one file: look it up here, parse it here or in a worker --------------------
 
 
-def import_one(task: FileTask, ctx: ImportContext, codec: Codec) -> FileResult:
-    """The task's result from its cache entry, else parsed (and its entry written)."""
+@dataclass(frozen=True)
+class Miss:
+    """A task the cache could not answer: it is parsed, and its entry written under `key`."""
+
+    index: int
+    task: FileTask
+    key: str | None  # None: not cached (no cache, or an input too big to hash)
+    source: str  # PARSED, or REBUILT when its entry was corrupt
+
+
+def look_up(index: int, task: FileTask, ctx: ImportContext) -> FileResult | Miss:
+    """The task's result from its cache entry, or the Miss to parse."""
     key = content_key(ctx.prefix, task) if ctx.root is not None else None
-    path = entry_path(ctx.root, key) if ctx.root is not None and key is not None else None
-    source = PARSED
-    if path is not None:
-        try:
-            return read_entry(path, key, task)
-        except FileNotFoundError:
-            pass
-        except CacheEntryError:
-            source = REBUILT
+    if ctx.root is None or key is None:
+        return Miss(index, task, None, PARSED)
+    try:
+        return read_entry(entry_path(ctx.root, key), key, task)
+    except FileNotFoundError:
+        return Miss(index, task, key, PARSED)
+    except CacheEntryError:
+        return Miss(index, task, key, REBUILT)
+
+
+def parse_and_store(miss: Miss, ctx: ImportContext, codec: Codec) -> FileResult:
+    """Parse a missed task and write its entry (bad files too: their reason is cached)."""
+    task = miss.task
     try:
         result = ctx.parse(task, codec, ctx.options)
     except JazzError as e:
@@ -347,10 +363,10 @@ def import_one(task: FileTask, ctx: ImportContext, codec: Codec) -> FileResult:
     except Exception as e:  # a bug met on one file must not end a 100,000-file import
         reason = f"internal error reading {task.files[0]!r}: {type(e).__name__}: {e}"
         return FileResult(None, SKIP_INTERNAL, reason)  # not cached: a fix should retry it
-    result.source = source
-    if path is not None:
+    result.source = miss.source
+    if ctx.root is not None and miss.key is not None:
         try:
-            write_entry(path, key, task, result)
+            write_entry(entry_path(ctx.root, miss.key), miss.key, task, result)
         except OSError as e:
             result.cache_error = f"cannot write the corpus cache in {ctx.root!r} ({e})"
     return result
@@ -364,10 +380,21 @@ def _init_worker(ctx: ImportContext) -> None:
     _worker = (ctx, Codec(ctx.vocabulary))
 
 
-def _import_chunk(chunk: list[tuple[int, FileTask]]) -> list[tuple[int, FileResult]]:
+def _parse_chunk(misses: list[Miss]) -> tuple[list[tuple[int, FileResult]], float]:
+    """Results of a chunk of misses (in a worker), and the worker's peak RSS in MB."""
     assert _worker is not None, "worker not initialised"
     ctx, codec = _worker
-    return [(i, import_one(task, ctx, codec)) for i, task in chunk]
+    return [(m.index, parse_and_store(m, ctx, codec)) for m in misses], peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (0 where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes / KiB
 
 
 # --- The pool ------------------------------------------------------------------------------
@@ -427,37 +454,54 @@ def import_files(tasks: Sequence[FileTask], parse: Parser, codec: Codec, *, kind
             on_result(tasks[emitted], pending.pop(emitted))
             emitted += 1
 
-    numbered = list(enumerate(tasks))
+    # Cache hits are read here (a fraction of a millisecond each); misses go to the pool in
+    # chunks, which starts at the first full chunk, so a few changed files never pay for it.
+    size = max(1, min(MAX_CHUNK, len(tasks) // (jobs * CHUNKS_PER_WORKER)))
+    pool: ProcessPoolExecutor | None = None
+    futures = []
+    batch: list[Miss] = []
     try:
-        if jobs == 1 or len(tasks) <= 1:
-            stats.jobs = 1
-            for i, task in numbered:
-                collect([(i, import_one(task, ctx, codec))])
-        else:
-            size = max(1, min(MAX_CHUNK, len(tasks) // (jobs * CHUNKS_PER_WORKER)))
-            chunks = [numbered[i:i + size] for i in range(0, len(numbered), size)]
-            stats.jobs = min(jobs, len(chunks))
-            _run_pool(chunks, ctx, stats.jobs, collect)
+        for i, task in enumerate(tasks):
+            found = look_up(i, task, ctx)
+            if isinstance(found, FileResult):
+                collect([(i, found)])
+            elif jobs == 1:
+                collect([(i, parse_and_store(found, ctx, codec))])
+            else:
+                batch.append(found)
+                if len(batch) == size:
+                    pool = pool or _start_pool(ctx, jobs)
+                    futures.append(pool.submit(_parse_chunk, batch))
+                    batch = []
+        if batch and pool is None:
+            collect([(m.index, parse_and_store(m, ctx, codec)) for m in batch])
+        elif batch:
+            futures.append(pool.submit(_parse_chunk, batch))
+        stats.jobs = min(jobs, len(futures)) if futures else 1
+        for future in as_completed(futures):
+            pairs, peak_mb = future.result()
+            stats.worker_peak_mb = max(stats.worker_peak_mb, peak_mb)
+            collect(pairs)
+    except BrokenProcessPool as e:
+        raise CorpusError(f"a corpus import worker died ({e}); run with one job (--jobs 1) "
+                          "to see which file") from None
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
     stats.seconds = time.perf_counter() - start
     return stats
 
 
-def _run_pool(chunks: list[list[tuple[int, FileTask]]], ctx: ImportContext, workers: int,
-              collect: Callable[[list[tuple[int, FileResult]]], None]) -> None:
-    """Chunks to a process pool; results collected as they complete. forkserver (or
-    spawn) rather than fork: the parent may hold TensorFlow's threads."""
+def _start_pool(ctx: ImportContext, workers: int) -> ProcessPoolExecutor:
+    """A pool whose workers know the context.
+
+    forkserver (or spawn) rather than fork: the parent may hold TensorFlow's threads. The
+    fork server imports the parser's module once, so workers start in milliseconds, not
+    a second each (a server already running keeps what it preloaded)."""
     methods = multiprocessing.get_all_start_methods()
-    method = "forkserver" if "forkserver" in methods else "spawn"
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+    mp_context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        mp_context.set_forkserver_preload(["__main__", __name__, ctx.parse.__module__])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp_context,
                                initializer=_init_worker, initargs=(ctx,))
-    try:
-        futures = [pool.submit(_import_chunk, chunk) for chunk in chunks]
-        for future in as_completed(futures):
-            collect(future.result())
-    except BrokenProcessPool as e:
-        raise CorpusError(f"a corpus import worker died ({e}); run with one job (--jobs 1) "
-                          "to see which file") from None
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
