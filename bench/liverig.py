@@ -196,3 +196,117 @@ class LinkPeer:
 
         self.loop.call_soon_threadsafe(lambda: stop(self.link))
         self._thread.join(2)
+
+
+# --- a Link session, run inside `in_private_network` -------------------------------------
+def link_session(bpm: float, seconds: float, mode: str = "solo", new_bpm: float | None = None,
+                 start_stop: bool = False, daemon_bpm: float = 100.0,
+                 extra: tuple[str, ...] = ()) -> dict:
+    """A daemon on `--clock link` and our Link peer at `bpm`; the peer's timeline is read
+    every 10 ms while the daemon plays. Optionally the peer changes the tempo half-way and
+    then stops and restarts the transport. Returns raw measurements (times: monotonic)."""
+    from .jackrig import Daemon, Peer, wait_for
+
+    peer = LinkPeer(bpm)
+    daemon = Daemon("--clock", "link", "--bpm", str(daemon_bpm), "--mode", mode, "--seed", "3",
+                    *extra)
+    out: dict = {"bpm": bpm, "new_bpm": new_bpm, "events": {}}
+    try:
+        daemon.wait_ready()
+        jack = Peer(daemon.client)
+        assert wait_for(lambda: peer.peers >= 1, 10), "the daemon never joined the session"
+        assert wait_for(lambda: "Link: 1 peer(s)" in daemon.stderr, 5), daemon.stderr
+        peer.set_tempo(bpm)
+        line: list[tuple[float, float, float]] = []
+        halt = threading.Event()
+
+        def watch() -> None:
+            while not halt.is_set():
+                line.append(peer.line())
+                time.sleep(0.01)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        out["events"]["measure"] = time.monotonic()
+        if new_bpm is None:
+            time.sleep(seconds)
+        else:
+            time.sleep(seconds / 2)
+            out["events"]["tempo"] = time.monotonic()
+            peer.set_tempo(new_bpm)
+            time.sleep(seconds / 2)
+        if start_stop:
+            peer.set_playing(True)  # a peer starts: we were playing already
+            time.sleep(0.5)
+            out["events"]["stop"] = time.monotonic()
+            peer.set_playing(False)
+            time.sleep(1.5)
+            out["events"]["start"] = time.monotonic()
+            peer.set_playing(True)
+            time.sleep(2.0)
+        halt.set()
+        watcher.join()
+        out["line"] = line
+    finally:
+        out["exit"] = daemon.stop()
+        out["stderr"] = daemon.stderr
+        peer.close()
+    ons, offs = jack.notes()
+    out["ons"], out["offs"] = ons, offs
+    out["hanging"] = sorted(jack.hanging())
+    jack.close()
+    return out
+
+
+def beat_at(line: list, t: float) -> float:
+    """The peer's beat at time `t`, from its last reading before `t` (its tempo then)."""
+    import bisect
+
+    i = max(0, bisect.bisect_right([s[0] for s in line], t) - 1)
+    t0, beat0, tempo = line[i]
+    return beat0 + (t - t0) * tempo / 60.0
+
+
+def grid_errors_ms(out: dict, since: float, until: float = float("inf"),
+                   per_beat: int = 12) -> list[float]:
+    """Each note-on's distance (ms) from the peer's grid of `per_beat` steps per beat."""
+    errors = []
+    for t, _ch, _pitch in out["ons"]:
+        if since <= t < until:
+            beat = beat_at(out["line"], t)
+            step = round(beat * per_beat) / per_beat
+            tempo = _tempo_at(out["line"], t)
+            errors.append((beat - step) * 60.0 / tempo * 1e3)
+    return errors
+
+
+def _tempo_at(line: list, t: float) -> float:
+    import bisect
+
+    return line[max(0, bisect.bisect_right([s[0] for s in line], t) - 1)][2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.liverig link --bpm B --seconds S [...]`: one Link session, as JSON
+    on stdout (run it through `in_private_network`)."""
+    import argparse
+    import json
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m bench.liverig")
+    p.add_argument("what", choices=["link"])
+    p.add_argument("--bpm", type=float, default=120.0)
+    p.add_argument("--seconds", type=float, default=6.0)
+    p.add_argument("--mode", default="solo")
+    p.add_argument("--new-bpm", type=float)
+    p.add_argument("--start-stop", action="store_true")
+    p.add_argument("--daemon-arg", action="append", default=[])
+    a = p.parse_args(argv)
+    out = link_session(a.bpm, a.seconds, a.mode, a.new_bpm, a.start_stop,
+                       extra=tuple(a.daemon_arg))
+    json.dump(out, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
