@@ -511,20 +511,29 @@ def continue_solos(engine: Engine, sampler: Sampler, solos: Sequence[Solo], open
             if c is not None]
 
 
-def solo_report(engine: Engine, sampler: Sampler, solos: Sequence[Solo], opening: int = 2,
-                bars: int = 8, context: str = "window", by_performer: bool = False,
+def continuation_report(engine: Engine, solos: Sequence[Solo], label: str,
+                        sampler: Sampler | None = None, opening: int = opening_bars,
+                        bars: int = continue_bars) -> tuple[str, list[Continuation]]:
+    """The continuations table for `solos` (e.g. `export --test`'s test set), and the
+    continuations it summarises. `label` says whether the solos were held out."""
+    sampler = sampler or Sampler(seed=seed)
+    conts = continue_solos(engine, sampler, solos, opening, bars)
+    if not conts:
+        return (f"continuations: no solo is {opening + bars} bars long with "
+                f"{MIN_OPENING_NOTES} notes in its first {opening} bar(s); try fewer "
+                f"--opening-bars or --continue-bars"), conts
+    return continuation_table(conts, len(solos), label, opening, bars, sampler), conts
+
+
+def solo_report(engine: Engine, sampler: Sampler, solos: Sequence[Solo],
+                opening: int = opening_bars, bars: int = continue_bars,
+                context: str = "window", by_performer: bool = False,
                 label: str | None = None) -> str:
     """The fit table and the continuations table (and per performer) for `solos`."""
     label = label or held_out_label(engine, solos)
     fits = fit(engine, solos, engine.info.tx if context == "window" else None)
-    parts = [fit_table(engine, solos, fits, label, context)]
-    conts = continue_solos(engine, sampler, solos, opening, bars)
-    if conts:
-        parts.append(continuation_table(conts, len(solos), label, opening, bars, sampler))
-    else:
-        parts.append(f"continuations: no solo is {opening + bars} bars long with "
-                     f"{MIN_OPENING_NOTES} notes in its first {opening} bar(s); try fewer "
-                     f"--opening-bars or --continue-bars")
+    table, conts = continuation_report(engine, solos, label, sampler, opening, bars)
+    parts = [fit_table(engine, solos, fits, label, context), table]
     if by_performer:
         parts.append(performer_table(solos, fits, conts))
     return "\n\n".join(parts)

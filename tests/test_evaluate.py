@@ -310,3 +310,24 @@ def test_a_corpus_without_long_enough_solos_says_so(tiny_model, corpus, tmp_path
                 str(tmp_path / "copy"))
     assert proc.returncode == 0, proc.stderr
     assert "continuations: no solo is 22 bars long" in proc.stdout
+
+
+def test_music_bench_rows_and_the_table_export_can_print(tiny_model, corpus):
+    from bench.music_bench import measure
+    from jazz_plugin.evaluate import continuation_report
+
+    rows, words = measure(tiny_model, corpus, seed=0, opening=1, bars=4)
+    by_name = {(r.section, r.name): r for r in rows}
+    ct = by_name[("music: continuations", "chord tones on beats 1 and 3")]
+    assert ct.note.startswith("human ") and "target within 0.1 of human" in ct.note
+    assert 0.0 <= ct.median <= 1.0 and ct.note.startswith("human 1.00")
+    loops = by_name[("music: calls", "argmax 64-token lines with an exact loop")]
+    assert loops.note.startswith(f"of {24 * len(CALLS)}; target 0: ")
+    assert any("2 solos" in w for w in words)
+    assert measure(tiny_model, str(corpus) + "-missing")[1][-1].endswith("calls only")
+    engine = Engine(tiny_model)
+    solos = load_solos([corpus], engine.codec, progress=False)
+    table, conts = continuation_report(engine, solos, "external test set, not trained on",
+                                       opening=1, bars=4)
+    assert len(conts) == 2 and "external test set, not trained on" in table
+    assert "chord tones on beats 1 and 3" in table
