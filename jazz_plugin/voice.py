@@ -22,6 +22,45 @@ density = 0.5  # 0 = sparse (rests favoured) .. 1 = busy (rests disfavoured); 0.
 DENSITY_RANGE = 4.0  # at density 0 rests are this much likelier, at 1 this much less likely
 
 
+LOOP_MAX_PERIOD = 32  # periods the loop guard watches (tokens)
+LOOP_MIN_TOKENS = 16  # a stretch this long that repeats exactly (at least twice) is a loop
+
+
+class LoopGuard:
+    """Keeps a line from repeating itself exactly, as a player would not.
+
+    For each period p it counts how many tokens in a row equal the one p before; the token
+    that would make a stretch of at least two periods and LOOP_MIN_TOKENS tokens repeat
+    exactly is banned for the next step (argmax would otherwise cycle for ever).
+    """
+
+    def __init__(self) -> None:
+        self.history: list[int] = []
+        self.runs = [0] * (LOOP_MAX_PERIOD + 1)  # runs[p]: matches with period p, ending now
+
+    def feed(self, token: int) -> None:
+        h = self.history
+        for p in range(1, min(LOOP_MAX_PERIOD, len(h)) + 1):
+            self.runs[p] = self.runs[p] + 1 if h[-p] == token else 0
+        h.append(token)
+        if len(h) > 2 * LOOP_MAX_PERIOD:
+            del h[:LOOP_MAX_PERIOD]
+
+    def banned(self) -> list[int]:
+        """Tokens that would close an exact loop now."""
+        h = self.history
+        return [h[-p] for p in range(1, min(LOOP_MAX_PERIOD, len(h)) + 1)
+                if self.runs[p] + 1 + p >= max(2 * p, LOOP_MIN_TOKENS)]
+
+    def apply(self, probs: np.ndarray) -> np.ndarray:
+        banned = self.banned()
+        if not banned:
+            return probs
+        out = probs.copy()
+        out[banned] = 0.0
+        return out if out.any() else probs
+
+
 class Voice:
     """Primes the LSTM with a phrase, then yields one token (and its note) at a time."""
 
@@ -40,6 +79,7 @@ class Voice:
         self.decoder = LineDecoder(self.codec, (low + high) // 2, 0, low, high)
         self.probs: np.ndarray | None = None
         self.first = False  # the next token opens a line: it must be a note
+        self.guard = LoopGuard()
 
     def set_density(self, value: float) -> None:
         """0..1: bias the rests (0.5 leaves the model's own choice)."""
@@ -84,6 +124,7 @@ class Voice:
         if self.probs is None:
             self.probs = self._step(None)
         self.first = True
+        self.guard = LoopGuard()
 
     @property
     def tick(self) -> int:
@@ -92,11 +133,12 @@ class Voice:
 
     def next(self) -> tuple[int, Note | None]:
         """Sample one token, feed it back; returns (its start tick, its note or None)."""
-        probs = self.probs * self.bias
+        probs = self.guard.apply(self.probs * self.bias)
         if self.first:  # a line opens with a note, on its beat
             probs = probs * self.note_mask
             self.first = False
         token = self.sampler(probs)
+        self.guard.feed(token)
         start = self.decoder.tick
         note = self.decoder.feed(token)
         self.probs = self._step(token)
@@ -126,13 +168,15 @@ class Voice:
         decoders = [LineDecoder(codec, start.pitch, start.tick, self.low, self.high)
                     for _ in range(n)]
         lines: list[list[Note]] = [[] for _ in range(n)]
+        guards = [LoopGuard() for _ in range(n)]
         first = self.first
         while min(d.tick for d in decoders) < until:
             for i, d in enumerate(decoders):
-                p = probs[i] * self.bias
+                p = guards[i].apply(probs[i] * self.bias)
                 if first:
                     p = p * self.note_mask
                 tokens[i] = self.sampler(p)
+                guards[i].feed(int(tokens[i]))
                 note = d.feed(int(tokens[i]))
                 if note is not None and note.start < until:
                     lines[i].append(Note(note.start, note.pitch, min(note.dur, until - note.start)))

@@ -43,3 +43,23 @@ def test_the_develop_knob_moves_the_choice_between_a_copy_and_a_new_line():
     assert develop.best([copy, new], call, harmony, develop=1.0) == 0
     assert develop.best([copy, new], call, harmony, develop=0.0) == 1
     assert pcs_mask([0, 4, 7, 10]) == C7.at(0)[0]
+
+
+def test_the_loop_guard_bans_the_token_that_would_close_an_exact_loop():
+    import numpy as np
+
+    from jazz_plugin.musicality import exact_loop
+    from jazz_plugin.voice import LoopGuard
+
+    guard = LoopGuard()
+    stuck = np.array([0.1, 0.5, 0.0, 1.0, 0.2])  # a "model" that always wants token 3
+    tokens = []
+    for _ in range(64):
+        token = int(np.argmax(guard.apply(stuck)))
+        guard.feed(token)
+        tokens.append(token)
+    assert exact_loop(tokens) is None and tokens.count(3) > 48
+    cycle = LoopGuard()
+    for t in [4, 2, 0] * 5:  # 15 tokens of a period-3 cycle: the 16th would close a loop
+        cycle.feed(t)
+    assert 4 in cycle.banned()
