@@ -200,8 +200,7 @@ def _loop(imp: Improviser, queue: InputQueue, stopper: Stopper, status: StatusLi
         wakeup.clear()
         suspend.run_if_requested(status)
         for t, data in queue.drain():
-            if not surface.midi(data):
-                imp.on_midi(t, data)
+            surface.on_midi(imp, t, data)
         now = time.monotonic()
         surface.before_poll(imp, now)
         imp.poll(now)

@@ -24,15 +24,16 @@ ANY_SECTION = re.compile(r"^\s*\[")
 
 def resolve_mapping(current: dict[str, int], learned: dict[str, int]) -> dict[str, int]:
     """`current` with the `learned` numbers; a control whose number was taken by a learned
-    one moves to a free undefined CC, so the mapping never holds a number twice."""
+    one moves to an undefined CC that no control had (so no knob on the controller changes
+    its meaning behind the player's back), and the mapping never holds a number twice."""
     mapping = {**current, **learned}
     used = set(learned.values())
     for name in list(mapping):
         if name in learned:
             continue
         if mapping[name] in used:
-            mapping[name] = next(n for n in UNDEFINED_CC
-                                 if n not in used and n not in mapping.values())
+            mapping[name] = next(n for n in UNDEFINED_CC if n not in used
+                                 and n not in current.values() and n not in mapping.values())
         used.add(mapping[name])
     return mapping
 
@@ -133,7 +134,7 @@ class Learner:
                  "/jazz/learn_skip keeps it)")
 
     def feed(self, data: list[int]) -> bool:
-        """Raw input bytes; True when the learner took them (every control change while
+        """One input message; True when the learner took it (every control change while
         learning, so a knob being learned steers nothing)."""
         if not self.todo or not data or data[0] >= SYSEX_START or kind(data[0]) != (
                 CONTROL_CHANGE) or len(data) < 3:

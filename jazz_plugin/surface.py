@@ -15,6 +15,7 @@ from collections.abc import Callable
 from .controls import Controls
 from .learn import Learner
 from .midispec import CONTROL_CHANGE
+from .midistream import MidiStream
 from .options import RunOptions
 from .osc import OscListener, OscReply
 
@@ -37,6 +38,7 @@ class Surface:
         self._skip = threading.Event()  # Enter pressed while learning
         self._peers: int | None = None
         self._output = None
+        self._stream = MidiStream()  # splits input while learning
 
     @property
     def text(self) -> str:
@@ -78,9 +80,18 @@ class Surface:
 
         threading.Thread(target=read, name="learn-stdin", daemon=True).start()
 
-    def midi(self, data: list[int]) -> bool:
-        """True when MIDI learn took these bytes (a control change while learning)."""
-        return self.learner.active and self.learner.feed(data)
+    def on_midi(self, imp, t: float, data: list[int]) -> None:
+        """Input bytes to the improviser; while MIDI learn asks, its control changes to the
+        learner (the bytes may hold several messages)."""
+        if not self.learner.active:
+            imp.on_midi(t, data)
+            return
+        rest: list[int] = []
+        for msg in self._stream.feed(data):
+            if not self.learner.feed(msg):
+                rest.extend(msg)
+        if rest:
+            imp.on_midi(t, rest)
 
     def before_poll(self, imp, now: float) -> None:
         """Apply queued OSC commands; log what is new (bad OSC, Link peers)."""
