@@ -11,7 +11,7 @@ import time
 
 from .table import machine, render, write_json
 
-SECTIONS = ("step", "train", "daemon")
+SECTIONS = ("step", "train", "daemon", "live")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
             from .model_bench import run
         elif section == "train":
             from .train_bench import run
+        elif section == "live":
+            from .live_bench import run
         else:
             from .daemon_bench import run
         rows += run(args.quick)
