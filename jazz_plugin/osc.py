@@ -212,6 +212,8 @@ class OscListener:
                 if self._closing:
                     return
                 continue
+            if self._closing:  # a shut-down socket returns empty reads: not datagrams
+                return
             t = time.monotonic()
             try:
                 messages = [m.message for m in OscPacket(data).messages]

@@ -221,3 +221,22 @@ def test_bad_osc_and_a_flood_are_counted_logged_once_and_never_stop_the_music(ja
     flood_junk = 10_000 // len(flood)  # of each kind; UDP may lose some under load
     assert all(n > 2 * 4 + flood_junk // 2 for n in counts.values()), stats
     assert "input dropped 0" in daemon.stderr  # the MIDI input queue never overflowed
+
+
+def test_a_full_queue_drops_the_oldest_and_counts_it():
+    from jazz_plugin.osc import DROPPED, OscListener
+
+    wakeup = threading.Event()
+    listener = OscListener("127.0.0.1", 0, wakeup, maxlen=4)  # a loop that never drains
+    osc = OscSender(listener.port)
+    try:
+        for i in range(10):
+            osc.send("/jazz/register", i)
+        assert wait_for(lambda: listener.received == 10, 3)
+        assert listener.bad[DROPPED] == 6 and wakeup.is_set()
+        assert [c.value for c in listener.queue] == [6, 7, 8, 9]  # the newest are kept
+        assert [c.value for c in listener.drain()] == [9]  # one control: its last value
+    finally:
+        osc.close()
+        listener.close()
+    assert listener.received == 10 and set(listener.bad) == {DROPPED}  # closing reads nothing
