@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--unrolled", action="store_true", help="train through djmodel (slow)")
     exp.add_argument("--seed", type=int, default=0)
     exp.add_argument("--out", default="out", help="output folder (default: out)")
+    exp.add_argument("--jobs", type=_positive_int,
+                     help="processes that parse the corpus (default: the cores)")
+    cache = exp.add_mutually_exclusive_group()
+    cache.add_argument("--cache", metavar="DIR", help="corpus cache folder "
+                       "(default: $XDG_CACHE_HOME/jazz-plugin/corpus or ~/.cache/...)")
+    cache.add_argument("--no-cache", action="store_true", help="parse every file again")
     exp.set_defaults(func=_cmd_export)
 
     ev = sub.add_parser("evaluate", help="score a model on solos and on calls (no TF)",
