@@ -90,9 +90,11 @@ def test_state_goes_out_as_osc_and_as_a_cc(live):
     assert wait_for(lambda: [0xB0, STATE_CC, 127] in [m for t, m in peer.received
                                                       if t > since], 3)
     assert wait_for(lambda: inbox.values("note", since), 3)  # the answer notes, as OSC
-    notes = [args for t, a, args in list(inbox.messages) if a == "/jazz/note" and t > since]
+    time.sleep(0.3)
+    notes = [args[0] for t, a, args in list(inbox.messages) if a == "/jazz/note" and t > since]
     played = [m[1] for t, m in list(peer.received) if t > since and m[0] == 0x90 and m[2]]
-    assert [pitch for pitch, _velocity in notes] == played[:len(notes)]
+    n = min(len(notes), len(played))  # either may be a note ahead of the other
+    assert n >= 1 and notes[:n] == played[:n]
     since = osc.send("/jazz/mode", "call-response")
     assert wait_for(lambda: [0xB0, STATE_CC, 64] in [m for t, m in peer.received
                                                      if t > since], 3)
