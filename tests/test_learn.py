@@ -119,3 +119,12 @@ def test_save_keeps_other_tables_and_refuses_an_inline_cc(tmp_path):
     with pytest.raises(ConfigError, match=r"make it a \[cc\] table"):
         save_cc(str(path), {"mute": 91})
     assert path.read_text() == "cc = { mute = 90 }\n"  # untouched
+
+
+def test_learn_is_a_command_line_action_not_a_config_key(tmp_path):
+    import argparse
+
+    from jazz_plugin import options
+
+    with pytest.raises(ConfigError, match="command-line action"):
+        options.resolve(argparse.Namespace(), {"learn": True}, "c.toml")

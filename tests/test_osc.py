@@ -242,3 +242,16 @@ def test_a_full_queue_drops_the_oldest_and_counts_it():
         osc.close()
         listener.close()
     assert listener.received == 10 and set(listener.bad) == {DROPPED}  # closing reads nothing
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"state_cc": "64"}, "is reserved"), ({"state_cc": "120"}, "1..119"),
+    ({"osc": "70000"}, "0..65535"), ({"osc_reply": "127.0.0.1:0"}, "HOST:PORT")])
+def test_surface_options_are_checked_like_every_option(given, message):
+    import argparse
+
+    from jazz_plugin import options
+    from jazz_plugin.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        options.resolve(argparse.Namespace(**given))
