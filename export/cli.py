@@ -146,9 +146,12 @@ def held_out_scores(result: TrainResult, ds: Dataset, codec: Codec) -> tuple[lis
     from .train import score_windows
 
     nll, hits = score_windows(result.LSTM_cell, result.densor, ds, ds.val_starts)
+    scores = [lstm_score(nll, hits)]
+    for chords, name in (("key", "LSTM, key chord only"), ("none", "LSTM, no chords")):
+        scores.append(lstm_score(*score_windows(result.LSTM_cell, result.densor, ds,
+                                                ds.val_starts, chords), name))
     x_ids, y_ids = ds.window_ids(ds.val_starts)
-    scores = [lstm_score(nll, hits)] + baseline_scores(ds.train_tokens, x_ids, y_ids,
-                                                       codec.n_values)
+    scores += baseline_scores(ds.train_tokens, x_ids, y_ids, codec.n_values)
     return scores, scores_by(nll, hits, ds.val_window_performer)
 
 

@@ -217,12 +217,13 @@ def tf_cond(chord, next_chord, ref_pc, pos):
 
 
 def tf_dataset(ds: Dataset, starts: np.ndarray, batch_size: int, n_a: int,
-               training: bool, unrolled: bool = False, seed: int = 0):
+               training: bool, unrolled: bool = False, seed: int = 0, chords: str = "real"):
     """Batches ((X, COND, a0, c0), Y) for Keras, made in the graph from window offsets.
 
     X [B, Tx, n_values] one-hot, COND [B, Tx, COND_WIDTH], a0 = c0 = zeros [B, n_a];
     Y int targets [B, Tx] (a tuple of Tx [B] for the unrolled djmodel). Training batches
-    are reshuffled every epoch and get chord dropout; validation batches come in order.
+    are reshuffled every epoch and get chord dropout; other batches come in order, with
+    `chords` "real", "key" (the solo's key chord throughout) or "none" in every window.
     """
     import tensorflow as tf
 
@@ -230,18 +231,15 @@ def tf_dataset(ds: Dataset, starts: np.ndarray, batch_size: int, n_a: int,
     rec = {k: tf.constant(v, tf.int32) for k, v in ds.records.items()}  # [N] each
     offsets = tf.range(tx + 1, dtype=tf.int32)
 
-    def expand(start, draw):  # start [B], draw [B] uniform in [0, 1)
+    def expand(start, draw):  # start [B]; draw [B] in [0, 1) picks the window's chords
         idx = start[:, None] + offsets  # [B, Tx + 1]
         tokens = tf.gather(rec["tokens"], idx)  # [B, Tx + 1]
         step = idx[:, :-1]  # [B, Tx]
-        chord = tf.gather(rec["chord"], step)
-        next_chord = tf.gather(rec["next_chord"], step)
-        if training:
-            key = tf.gather(rec["key_chord"], step)
-            none = (draw < NO_CHORD_RATE)[:, None]  # [B, 1]
-            keyed = ((draw >= NO_CHORD_RATE) & (draw < NO_CHORD_RATE + KEY_CHORD_RATE))[:, None]
-            chord = tf.where(none, 0, tf.where(keyed, key, chord))
-            next_chord = tf.where(none, 0, tf.where(keyed, key, next_chord))
+        key = tf.gather(rec["key_chord"], step)
+        none = (draw < NO_CHORD_RATE)[:, None]  # [B, 1]
+        keyed = ((draw >= NO_CHORD_RATE) & (draw < NO_CHORD_RATE + KEY_CHORD_RATE))[:, None]
+        chord = tf.where(none, 0, tf.where(keyed, key, tf.gather(rec["chord"], step)))
+        next_chord = tf.where(none, 0, tf.where(keyed, key, tf.gather(rec["next_chord"], step)))
         cond = tf_cond(chord, next_chord, tf.gather(rec["ref_pc"], step),
                        tf.gather(rec["pos"], step))  # [B, Tx, COND_WIDTH]
         X = tf.one_hot(tokens[:, :-1], n_values)  # [B, Tx, n_values]
@@ -256,7 +254,8 @@ def tf_dataset(ds: Dataset, starts: np.ndarray, batch_size: int, n_a: int,
         windows = windows.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
         draws = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).map(
             lambda r: tf.cast(r % 1_000_000, tf.float32) / 1e6)
-    else:
-        draws = tf.data.Dataset.from_tensors(1.0).repeat()  # never dropped
+    else:  # the one draw that gives every window the same chords
+        fixed = {"real": 1.0, "key": NO_CHORD_RATE, "none": 0.0}[chords]
+        draws = tf.data.Dataset.from_tensors(tf.constant(fixed, tf.float32)).repeat()
     batches = tf.data.Dataset.zip((windows, draws)).batch(batch_size)
     return batches.map(expand, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -146,14 +146,16 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
 
 
 def score_windows(LSTM_cell: keras.layers.LSTM, densor: keras.layers.Dense, ds: Dataset,
-                  starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-token NLL (nats) and argmax hits [m, Tx] of windows, each from a zero state.
+                  starts: np.ndarray, chords: str = "real") -> tuple[np.ndarray, np.ndarray]:
+    """Per-token NLL (nats) and argmax hits [m, Tx] of windows, each from a zero state,
+    hearing the `chords` of dataset.tf_dataset ("real", "key" or "none").
 
     Batch by batch: the [m, Tx, n_values] probabilities never exist all at once.
     """
     model, _ = fused_model(ds.tx, LSTM_cell, densor)
     nll, hits = [], []
-    for inputs, Y in tf_dataset(ds, starts, SCORE_BATCH, LSTM_cell.units, training=False):
+    for inputs, Y in tf_dataset(ds, starts, SCORE_BATCH, LSTM_cell.units, training=False,
+                                chords=chords):
         probs = np.asarray(model(inputs, training=False))  # [B, Tx, n_values]
         y = Y.numpy()  # [B, Tx]
         p = np.take_along_axis(probs, y[..., None], -1)[..., 0]  # [B, Tx]

@@ -91,21 +91,25 @@ def test_a_batch_holds_exactly_its_windows_tokens_and_conditioning():
     ds = make_dataset(solos, codec.n_values, tx=TX, seed=0)
     flat = {k: np.concatenate([getattr(s, k) for s in solos]).astype(np.int64)
             for k in ("tokens", "chord", "next_chord", "ref_pc", "pos")}
-    seen = 0
-    for (X, COND, a0, c0), Y in tf_dataset(ds, ds.val_starts, 7, N_A, training=False):
-        assert X.shape[1:] == (TX, codec.n_values) and COND.shape[1:] == (TX, COND_WIDTH)
-        assert a0.shape == c0.shape == (len(X), N_A) and not np.asarray(a0).any()
-        for i in range(len(X)):
-            s = int(ds.val_starts[seen + i])
-            steps = slice(s, s + TX)
-            np.testing.assert_array_equal(np.asarray(X[i]).argmax(-1), flat["tokens"][steps])
-            assert np.asarray(X[i]).sum() == TX  # one-hot
-            np.testing.assert_array_equal(np.asarray(Y[i]), flat["tokens"][s + 1:s + TX + 1])
-            np.testing.assert_array_equal(np.asarray(COND[i]), cond_matrix(
-                flat["chord"][steps], flat["next_chord"][steps], flat["ref_pc"][steps],
-                flat["pos"][steps]))
-        seen += len(X)
-    assert seen == len(ds.val_starts)
+    key = np.repeat([s.key_chord for s in solos], [len(s.tokens) for s in solos])
+    for chords in ("real", "key", "none"):
+        chord, next_chord = {"real": (flat["chord"], flat["next_chord"]), "key": (key, key),
+                             "none": (0 * key, 0 * key)}[chords]
+        seen = 0
+        for (X, COND, a0, c0), Y in tf_dataset(ds, ds.val_starts, 7, N_A, training=False,
+                                               chords=chords):
+            assert X.shape[1:] == (TX, codec.n_values) and COND.shape[1:] == (TX, COND_WIDTH)
+            assert a0.shape == c0.shape == (len(X), N_A) and not np.asarray(a0).any()
+            for i in range(len(X)):
+                s = int(ds.val_starts[seen + i])
+                steps = slice(s, s + TX)
+                np.testing.assert_array_equal(np.asarray(X[i]).argmax(-1), flat["tokens"][steps])
+                assert np.asarray(X[i]).sum() == TX  # one-hot
+                np.testing.assert_array_equal(np.asarray(Y[i]), flat["tokens"][s + 1:s + TX + 1])
+                np.testing.assert_array_equal(np.asarray(COND[i]), cond_matrix(
+                    chord[steps], next_chord[steps], flat["ref_pc"][steps], flat["pos"][steps]))
+            seen += len(X)
+        assert seen == len(ds.val_starts)
 
 
 def test_training_batches_drop_chords_per_window_to_none_or_the_key_chord():
