@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import socket
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -32,6 +33,10 @@ from .errors import ConfigError, JazzError
 from .harmony import Changes, parse_chart, parse_chord
 
 PREFIX = "/jazz/"
+OURS = (PREFIX.encode(), b"#bundle\0")  # how a datagram we may read starts
+# seconds: a busy OSC thread hands the interpreter to the loop and the MIDI callback at
+# least this often (Python's default, 5 ms, would be felt in the timing under a flood)
+SWITCH_INTERVAL = 0.0005
 QUEUE_SIZE = 1024  # commands held between the listener thread and the loop; oldest dropped
 MAX_DATAGRAM = 65535  # bytes: the largest UDP datagram
 RECEIVE_BUFFER = 1 << 20  # bytes the kernel holds for us: a burst waits instead of vanishing
@@ -199,6 +204,7 @@ class OscListener:
                               f"({getattr(e, 'strerror', None) or e}): pick another --osc port"
                               + ("" if host == options.LOOPBACK else " or --osc-host")) from None
         self.port = self.sock.getsockname()[1]
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="osc", daemon=True)
         self._thread.start()
@@ -215,6 +221,15 @@ class OscListener:
             if self._closing:  # a shut-down socket returns empty reads: not datagrams
                 return
             t = time.monotonic()
+            if not data.startswith(OURS):  # neither ours nor a bundle: refused unparsed
+                self.received += 1
+                if data.startswith(b"/"):
+                    address = data.split(b"\0", 1)[0].decode("utf-8", "replace")
+                    self._refuse(UNKNOWN, f"{address!r} (ours start with {PREFIX})")
+                else:
+                    self._refuse(GARBAGE, f"a {len(data)}-byte datagram with no OSC message "
+                                 "in it")
+                continue
             try:
                 messages = [m.message for m in OscPacket(data).messages]
             except Exception:  # python-osc's ParseError, or anything a crafted bundle causes
