@@ -10,9 +10,10 @@ import tempfile
 from typing import TYPE_CHECKING
 
 from jazz_plugin.codec import Codec
+from jazz_plugin.corpuscache import DEFAULT
 from jazz_plugin.errors import ConfigError
+from jazz_plugin.evaluate import load_solos
 from jazz_plugin.modelinfo import ModelInfo
-from jazz_plugin.solo import Solo
 from jazz_plugin.wjazzd import licence_line
 
 from .corpus import Corpus, builtin_corpus, load_midi_corpus, load_wjazzd_corpus
@@ -57,28 +58,14 @@ def run_export(args: argparse.Namespace) -> int:
 def load_corpus(args: argparse.Namespace, codec: Codec) -> tuple[Corpus, str]:
     """The training corpus the options name (WJazzD, MIDI files or the built-in one) and
     the licence line its model must carry."""
+    cache = dict(jobs=args.jobs, cache_dir=None if args.no_cache else (args.cache or DEFAULT))
     if args.wjazzd:
-        return load_wjazzd_corpus(args.wjazzd, codec), licence_line(args.wjazzd)
+        return load_wjazzd_corpus(args.wjazzd, codec, **cache), licence_line(args.wjazzd)
     if args.midi:
-        corpus = load_midi_corpus(args.midi, codec, args.track, args.chord_track or "auto")
+        corpus = load_midi_corpus(args.midi, codec, args.track, args.chord_track or "auto",
+                                  **cache)
         return corpus, MIDI_LICENSE
     return builtin_corpus(codec, seed=args.seed), BUILTIN_LICENSE
-
-
-def is_wjazzd_folder(path: str) -> bool:
-    """A WJazzD CSV export has a melody/ folder (and beats/, solos.csv)."""
-    return os.path.isdir(os.path.join(path, "melody"))
-
-
-def load_test_solos(paths: list[str], args: argparse.Namespace, codec: Codec) -> list[Solo]:
-    """Solos of an external test set: WJazzD folders, and MIDI files or folders."""
-    solos: list[Solo] = []
-    for path in filter(is_wjazzd_folder, paths):
-        solos += load_wjazzd_corpus(path, codec).solos
-    midi = [p for p in paths if not is_wjazzd_folder(p)]
-    if midi:
-        solos += load_midi_corpus(midi, codec, args.track, args.chord_track or "auto").solos
-    return solos
 
 
 def check_hyperparameters(args: argparse.Namespace) -> None:
@@ -95,6 +82,10 @@ def _export(args: argparse.Namespace) -> int:
     corpus, licence = load_corpus(args, codec)
     print(f"corpus: {corpus.summary}", file=sys.stderr)
     ds = make_dataset(corpus.solos, codec.n_values, args.tx, seed=args.seed)
+    test_solos, test = [], None  # an external test set is read before training: fail fast
+    if args.test:
+        test_solos = load_solos(args.test, codec, args.track, args.chord_track or "auto")
+        test = make_eval_set(test_solos, codec.n_values, args.tx)
     from .train import peak_rss_mb, train, window_count_note
 
     print(f"windows: {window_count_note(ds)}; Tx={args.tx}, n_values={codec.n_values}, "
@@ -113,17 +104,15 @@ def _export(args: argparse.Namespace) -> int:
                                           "windows first); NLL/token: lower is better",
                             first="performer"))
     print(quality_table(scores, HELD_OUT))
-    if args.test:
-        test_solos = load_test_solos(args.test, args, codec)
-        test = make_eval_set(test_solos, codec.n_values, args.tx)
+    if test is not None:
         print(quality_table(external_scores(result, ds, test, codec),
-                            f"external test set ({len(test_solos)} solos, not trained on); "
+                            f"external test set ({len(test.val)} solos, not trained on); "
                             f"n-grams trained on the training split; NLL/token: lower is "
                             f"better"))
-        # TODO(evaluate): add the musical figures (chord tones on 1 and 3, in-key share,
-        # interval 4-grams, rests, onsets on the beat) once `jazz-plugin evaluate` lands.
+    trained_on = {s.name for s in ds.train}
     hyper = dict(result.hyperparameters, no_chord_rate=NO_CHORD_RATE,
-                 key_chord_rate=KEY_CHORD_RATE, stride=max(1, args.tx // 2))
+                 key_chord_rate=KEY_CHORD_RATE, stride=max(1, args.tx // 2),
+                 validation_solos=[s.name for s in ds.val if s.name not in trained_on])
     info = ModelInfo(
         vocabulary=codec.names, n_a=args.n_a, tx=args.tx, corpus=corpus.summary,
         quality={s.name: {"nll": round(s.nll, 4), "accuracy": round(s.accuracy, 4)}
@@ -137,6 +126,13 @@ def _export(args: argparse.Namespace) -> int:
     save_weights(result, weights_path)
     print(f"wrote {model_path} and {weights_path}; peak RSS {peak_rss_mb():.0f} MB",
           file=sys.stderr)
+    if test_solos:  # what the exported model plays over the test set's own changes
+        from jazz_plugin.engine import Engine
+        from jazz_plugin.evaluate import continuation_report
+
+        table, _ = continuation_report(Engine(model_path), test_solos,
+                                       "external test set, not trained on")
+        print(table)
     return 0
 
 

@@ -311,6 +311,8 @@ def test_export_command_writes_a_self_describing_checked_model(tiny_model):
     assert "builtin" in meta["corpus"] and meta["license"]
     hyper = json.loads(meta["hyperparameters"])
     assert {"lr", "batch_size", "dropout", "no_chord_rate", "key_chord_rate"} <= set(hyper)
+    assert hyper["validation_solos"] and all(n.startswith("builtin") for n in
+                                             hyper["validation_solos"])
     quality = json.loads(meta["quality"])
     assert {"LSTM", "unigram", "bigram", "trigram"} <= {k.split(" ")[0] for k in quality}
     engine = Engine(tiny_model)  # the runtime needs nothing but the file
@@ -327,7 +329,7 @@ def test_export_from_a_midi_folder_skips_and_reports_bad_files(tmp_path):
     (folder / "corrupt.mid").write_bytes(b"MThd garbage")
     write_midi(str(folder / "drums.mid"), [melody_messages([36, 38] * 8, channel=9)])
     test_set = write_midi(str(tmp_path / "test.mid"),
-                          [melody_messages([62 + (k * 5) % 12 for k in range(40)])])
+                          [melody_messages([62 + (k * 5) % 12 for k in range(90)])])
     proc = jazz("export", "--midi", str(folder), "--epochs", "1", "--tx", "8", "--n-a", "8",
                 "--test", test_set, "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
@@ -337,6 +339,8 @@ def test_export_from_a_midi_folder_skips_and_reports_bad_files(tmp_path):
                                  "trained on the training split")[1].splitlines()
     assert [ln.split()[0] for ln in external[2:7]] == ["LSTM", "unigram", "bigram", "trigram",
                                                        "trigram"]
+    assert "external test set, not trained on" in proc.stdout  # evaluate's continuations
+    assert "chord tones on beats 1 and 3" in proc.stdout
     assert (tmp_path / "out" / "model.onnx").exists()
     assert (tmp_path / "out" / "model.weights.h5").exists()
     assert "held-out solos (validation split, by solo); NLL/token: lower is better" in proc.stdout
