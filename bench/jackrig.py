@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import glob
+import math
 import os
 import shutil
 import signal
@@ -243,6 +244,18 @@ def sleep_until(deadline: float) -> None:
     delay = deadline - time.monotonic()
     if delay > 0:
         time.sleep(delay)
+
+
+def grid_origin_from(onsets: list[float], tick: float) -> float:
+    """A time on the grid that `onsets` fall on: their circular mean phase modulo `tick`.
+
+    For a daemon that does not print its grid origin: answers land on its grid, so a few of
+    their onsets give its phase (not the constant latency in front of it).
+    """
+    ref = onsets[0]
+    angles = [2 * math.pi * ((t - ref) % tick) / tick for t in onsets]
+    mean = math.atan2(sum(map(math.sin, angles)), sum(map(math.cos, angles)))
+    return ref + mean / (2 * math.pi) * tick
 
 
 def wait_for(predicate, timeout: float, step: float = 0.01) -> bool:

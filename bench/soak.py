@@ -20,6 +20,8 @@ from jazz_plugin.controls import DEFAULT_CC
 from .jackrig import ClockSender, Daemon, Peer, sleep_until
 
 RSS_GROWTH_LIMIT_MB = 5.0  # after warm-up
+# an error the daemon reports ("jazz-plugin: error: ...", "internal error"), not a count of them
+ERROR_LINE = re.compile(r"\berror\b(?!s \d)", re.IGNORECASE)
 WARMUP_FRACTION = 0.25  # of the run, before the RSS baseline is taken
 
 
@@ -36,6 +38,8 @@ class SoakResult:
     missed: int
     dropped: int
     exit_code: int
+    stuck_input: int = -1  # held input notes released by the stuck-input limit (-1: not shown)
+    send_errors: int = -1  # messages the output port refused (-1: not shown)
 
     @property
     def rss_growth_mb(self) -> float:
@@ -44,7 +48,8 @@ class SoakResult:
     @property
     def ok(self) -> bool:
         return (self.unmatched == 0 and self.rss_growth_mb < RSS_GROWTH_LIMIT_MB
-                and not self.errors and self.exit_code == 0 and self.notes_received > 0)
+                and not self.errors and self.exit_code == 0 and self.notes_received > 0
+                and self.send_errors <= 0)
 
 
 class Driver:
@@ -147,12 +152,18 @@ def soak(seconds: float, seed: int = 0) -> SoakResult:
     unmatched = len(peer.hanging())
     peer.close()
     log = daemon.stderr
-    errors = [ln for ln in log.splitlines() if "Traceback" in ln or "error" in ln.lower()]
+    errors = [ln for ln in log.splitlines() if "Traceback" in ln or ERROR_LINE.search(ln)]
     stats = re.search(r"input dropped (\d+), missed deadlines (\d+)", log)
     dropped, missed = (int(stats.group(1)), int(stats.group(2))) if stats else (-1, -1)
     return SoakResult(time.monotonic() - started, actions, driver.notes_sent, len(ons),
                       unmatched, rss_start or rss_end, rss_end, errors, missed, dropped,
-                      exit_code)
+                      exit_code, _stat(log, "stuck input"), _stat(log, "send errors"))
+
+
+def _stat(log: str, name: str) -> int:
+    """A count from the daemon's closing stats line, -1 if it does not show it."""
+    found = re.search(rf"{name} (\d+)", log)
+    return int(found.group(1)) if found else -1
 
 
 def report(r: SoakResult) -> str:
@@ -163,6 +174,7 @@ def report(r: SoakResult) -> str:
         f"RSS after warm-up {r.rss_start_mb:.1f} MB -> end {r.rss_end_mb:.1f} MB "
         f"(growth {r.rss_growth_mb:+.2f} MB, limit {RSS_GROWTH_LIMIT_MB} MB)",
         f"errors in the log: {len(r.errors)}" + (f" (first: {r.errors[0]})" if r.errors else ""),
-        f"missed deadlines: {r.missed}; input dropped: {r.dropped}; exit code {r.exit_code}",
+        f"missed deadlines: {r.missed}; input dropped: {r.dropped}; stuck input released: "
+        f"{r.stuck_input}; send errors: {r.send_errors}; exit code {r.exit_code}",
         "PASS" if r.ok else "FAIL",
     ])
