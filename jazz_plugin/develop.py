@@ -4,7 +4,7 @@ A soloist answers by quoting and varying: the same rhythm with new notes, the mo
 up a step, the last idea displaced by a beat. A candidate answer is scored on
 
 - harmony: the share of its notes on beats 1 and 3 that are chord tones of the chord that
-  will be playing there;
+  will be playing there, near a human-like target (always 1.0 sounds like an exercise);
 - echo: how much of the call it reuses, as shared interval 3-grams (transposed motifs count)
   and shared rhythm cells (onset patterns within a beat, displaced ones count). The `develop`
   knob sets the target: 0 = unrelated to the call, 1 = leans hard on it; too close to the
@@ -25,6 +25,10 @@ STRONG_BEAT = 2 * TICKS_PER_BEAT  # beats 1 and 3 of a 4/4 bar
 develop = 0.5  # 0 = ignore the call .. 1 = stay close to it
 ECHO_LOW, ECHO_HIGH = 0.05, 0.7  # echo targets at develop 0 and 1
 ECHO_BAND = 0.15  # distance from the target that costs nothing
+# Chord tones on beats 1 and 3: soloists land on them often, not always (0.59 over the
+# Weimar Jazz Database); aiming a little above that keeps lines clear without sounding
+# like arpeggio exercises. Inside the band nothing is gained or lost.
+HARMONY_TARGET, HARMONY_BAND = 0.65, 0.10
 WEIGHTS = {"harmony": 1.0, "echo": 1.0, "variety": 0.5}
 
 
@@ -86,7 +90,8 @@ def score(candidate: Sequence[Note], call: Sequence[Note], harmony,
     target = ECHO_LOW + (ECHO_HIGH - ECHO_LOW) * develop
     miss = max(0.0, abs(echo(candidate, call) - target) - ECHO_BAND)
     tones = chord_tone_share(candidate, harmony)
-    return (WEIGHTS["harmony"] * (tones if tones is not None else 0.5)
+    off = 0.0 if tones is None else max(0.0, abs(tones - HARMONY_TARGET) - HARMONY_BAND)
+    return (-WEIGHTS["harmony"] * off
             - WEIGHTS["echo"] * miss * (1.0 if call else 0.0)
             + WEIGHTS["variety"] * variety(candidate))
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import develop, options
+from . import options
 from .chordsource import Harmony
 from .codec import TICKS_PER_QUARTER, Codec, Note, fold_range, quantize
 from .conditioning import TICKS_PER_BAR, TICKS_PER_BEAT, cond_matrix
@@ -52,6 +52,7 @@ seed = 0  # sampling seed: the same seed gives the same tables
 EVAL_LOW, EVAL_HIGH = 36, 96  # continuations' register: wide; folding keeps pitch classes
 SCORE_BATCH = 256  # sequences stepped together when scoring (one onnxruntime run per step)
 MIN_OPENING_NOTES = 2  # an opening needs an interval to go on
+CANDIDATES = options.RunOptions().candidates  # continuations pick phrases as the daemon does
 CALL_LINE_TOKENS = LOOP_SPAN  # tokens of the sampled and argmax lines after each call
 NOT_KNOWN = "not known to be held out (the model's metadata lists no validation solos)"
 
@@ -112,27 +113,31 @@ def validation_names(engine: Engine) -> set[str] | None:
     """The solo names the model's metadata lists as its validation split, if it lists any
     (key `validation_solos`, at the top or in `hyperparameters`, a JSON list)."""
     meta = engine.session.get_modelmeta().custom_metadata_map
-    names = engine.info.hyperparameters.get("validation_solos")
-    if names is None and "validation_solos" in meta:
+    names = None
+    if "validation_solos" in meta:
         try:
             names = json.loads(meta["validation_solos"])
         except ValueError:
             names = None
+    if names is None:
+        names = engine.info.hyperparameters.get("validation_solos")
     return set(map(str, names)) if isinstance(names, list) else None
 
 
 def held_out_label(engine: Engine, solos: Sequence[Solo]) -> str:
     """Plain words on whether the model was trained on these solos."""
     names = validation_names(engine)
-    if names is not None:
-        held = sum(s.name in names for s in solos)
-        if held == len(solos):
-            return "held out from training (the model's validation solos, from its metadata)"
+    held = sum(s.name in names for s in solos) if names is not None else 0
+    if held == len(solos) and held:
+        return "held out from training (the model's validation solos, from its metadata)"
+    if held:
         return (f"{held} of {len(solos)} solos held out from training (the model's validation "
                 f"solos); the other {len(solos) - held} were trained on")
     corpus = engine.info.corpus
     if corpus.startswith("builtin"):
         return f"not trained on (the model learnt only {corpus.split(':')[0]})"
+    if names is not None:
+        return "trained on (none of these solos is among the model's validation solos)"
     return NOT_KNOWN
 
 
@@ -219,19 +224,6 @@ def fit(engine: Engine, solos: Sequence[Solo], window: int | None) -> list[Fit]:
 # --- 2. Continuations over the solo's own changes -----------------------------------------
 
 
-class Recording:
-    """A sampler that remembers each token it chose (the voice asks once per token)."""
-
-    def __init__(self, sampler: Sampler) -> None:
-        self.sampler = sampler
-        self.tokens: list[int] = []
-
-    def __call__(self, probs: np.ndarray) -> int:
-        token = self.sampler(probs)
-        self.tokens.append(token)
-        return token
-
-
 @dataclass
 class Continuation:
     """One solo continued: the model's figures and the human's over the same bars."""
@@ -250,9 +242,10 @@ def token_starts(tokens: Sequence[int], notes: Sequence[Note], codec: Codec) -> 
 
 
 def continue_solo(engine: Engine, sampler: Sampler, solo: Solo, opening: int,
-                  bars: int) -> Continuation | None:
+                  bars: int, candidates: int = CANDIDATES) -> Continuation | None:
     """The model continues the solo's first `opening` bars for `bars` bars over its changes
-    (None when the solo has no such opening or ends before those bars do)."""
+    (None when the solo has no such opening or ends before those bars do). With
+    `candidates` > 1 it picks phrase by phrase as `generate` and the daemon do."""
     codec = engine.codec
     start, until = opening * TICKS_PER_BAR, (opening + bars) * TICKS_PER_BAR
     notes = solo.notes  # built on each access: once here
@@ -260,11 +253,11 @@ def continue_solo(engine: Engine, sampler: Sampler, solo: Solo, opening: int,
     if len(heard) < MIN_OPENING_NOTES or notes[-1].start + notes[-1].dur < until:
         return None
     key = estimate_key(heard)
-    recorder = Recording(sampler)
-    played = improvise(engine, recorder, 0, heard, EVAL_LOW, EVAL_HIGH, solo.changes,
-                       until=until, start=start)
+    tokens: list[int] = []
+    played = improvise(engine, sampler, 0, heard, EVAL_LOW, EVAL_HIGH, solo.changes,
+                       until=until, start=start, candidates=candidates, tokens=tokens)
     model, human = Figures(), Figures()
-    model.add(played, recorder.tokens, codec, key, solo.changes)
+    model.add(played, tokens, codec, key, solo.changes)
     starts = token_starts(solo.tokens, notes, codec)
     human_tokens = [int(t) for t, s in zip(solo.tokens, starts) if start <= s < until]
     human_notes = [n for n in notes if start <= n.start < until]
@@ -333,8 +326,8 @@ def daemon_answer(engine: Engine, sampler: Sampler, call: list[Note],
     harmony.assume(call)
     voice.begin(fold_range(call[-1].pitch, voice.low, voice.high), start, call)
     until = start + bars * TICKS_PER_BAR
-    candidates = voice.candidates(max(settings.candidates, 1), until)
-    return candidates[develop.best(candidates, call, harmony, settings.develop)]
+    pick = voice.best_of(max(settings.candidates, 1), until, call, settings.develop)
+    return [n for n in pick.notes if n.start < until]
 
 
 @dataclass
@@ -366,10 +359,10 @@ def answer_calls(engine: Engine, sampler: Sampler,
         name = f"{pc_name(written.tonic)} {'minor' if written.minor else 'major'}"
         out.by_key[name] = out.by_key.get(name, Share()) + in_key(answer, key)
         for figures, chooser in ((out.lines, sampler), (out.argmax, argmax)):
-            recorder = Recording(chooser)
-            notes = improvise(engine, recorder, CALL_LINE_TOKENS, call, settings.low,
-                              settings.high)
-            loop = figures.add(notes, recorder.tokens, codec, key)
+            tokens: list[int] = []
+            notes = improvise(engine, chooser, CALL_LINE_TOKENS, call, settings.low,
+                              settings.high, tokens=tokens)
+            loop = figures.add(notes, tokens, codec, key)
             if loop is not None and chooser is argmax:
                 out.loops.append(f"{name}, {figure}: period {loop.period}")
     return out

@@ -6,6 +6,7 @@ import os
 
 from .chordsource import Harmony
 from .codec import TICKS_PER_QUARTER, Note, quantize
+from .conditioning import TICKS_PER_BAR
 from .engine import Engine
 from .errors import JazzError
 from .harmony import Changes
@@ -14,15 +15,20 @@ from .sampling import Sampler
 from .voice import Voice
 
 start_pitch = 64  # where a solo without a seed starts (E4)
+SEGMENT_BARS = 2  # phrase length when a line is chosen among candidates
 
 
 def improvise(engine: Engine, sampler: Sampler, steps: int, seed_notes: list[Note] | None = None,
               low: int = 0, high: int = 127, changes: Changes | None = None,
-              until: int | None = None, start: int | None = None) -> list[Note]:
+              until: int | None = None, start: int | None = None, candidates: int = 1,
+              develop_amount: float = 0.5, tokens: list[int] | None = None) -> list[Note]:
     """A line from the model: `steps` tokens, or from `start` up to tick `until`.
 
     Continues `seed_notes` if given. With no chart, the key of the seed is assumed (the
     daemon does the same with a call), so a conditioned model stays in the seed's key.
+    With `until` and `candidates` > 1 the line is chosen phrase by phrase (SEGMENT_BARS at a
+    time) as the daemon chooses its answers: the best of the candidates, each phrase
+    developing the one before. The chosen tokens are appended to `tokens` if given.
     """
     harmony = Harmony(changes)
     voice = Voice(engine, sampler, low, high, harmony)
@@ -31,16 +37,32 @@ def improvise(engine: Engine, sampler: Sampler, steps: int, seed_notes: list[Not
         last = seed_notes[-1]
         voice.begin(last.pitch, last.start + last.dur if start is None else start, seed_notes)
     else:
-        voice.begin(start_pitch, 0)
+        voice.begin(start_pitch, 0 if start is None else start)
     voice.first = False  # a continuation may start with a rest
     if until is None:
-        return voice.line(steps)
-    notes = []
+        notes = []
+        for _ in range(steps):
+            _start, note = voice.next()
+            if tokens is not None:
+                tokens.append(voice.guard.history[-1])
+            if note is not None:
+                notes.append(note)
+        return notes
+    notes, call = [], list(seed_notes or [])
     while voice.tick < until:
-        _start, note = voice.next()
-        if note is not None and note.start < until:
-            notes.append(Note(note.start, note.pitch, min(note.dur, until - note.start)))
-    return notes
+        if candidates > 1:
+            end = min(until, (voice.tick // TICKS_PER_BAR + SEGMENT_BARS) * TICKS_PER_BAR)
+            pick = voice.best_of(candidates, end, call, develop_amount)
+            voice.adopt(pick)
+            phrase, chosen = pick.notes, pick.tokens
+            call = phrase or call
+        else:
+            _start, note = voice.next()
+            phrase, chosen = [note] if note is not None else [], [voice.guard.history[-1]]
+        notes += phrase
+        if tokens is not None:
+            tokens += chosen
+    return [Note(n.start, n.pitch, min(n.dur, until - n.start)) for n in notes if n.start < until]
 
 
 def read_seed(path: str) -> list[Note]:

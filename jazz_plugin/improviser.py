@@ -14,7 +14,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
-from . import develop
 from .chordsource import Harmony
 from .clock import TICKS_PER_BAR, TICKS_PER_BEAT, ExternalClock, InternalClock
 from .codec import fold_range, quantize
@@ -452,9 +451,8 @@ class Improviser:
     def _search(self, line: list, start: int, bars: int) -> list:
         """The best of the candidate answers (the voice is primed with the call)."""
         self._prime(line, start)
-        candidates = self.voice.candidates(self.settings.candidates,
-                                           start + bars * TICKS_PER_BAR)
-        return candidates[develop.best(candidates, line, self.harmony, self.settings.develop)]
+        return self.voice.best_of(self.settings.candidates, start + bars * TICKS_PER_BAR,
+                                  line, self.settings.develop).notes
 
     def _prime(self, line: list, start: int) -> None:
         self.harmony.assume(line)

@@ -9,9 +9,11 @@ chord there relative to the last note (see conditioning.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import develop
 from .codec import LineDecoder, Note, Token, fold_pitch, fold_range, nearest_duration, split_rest
 from .conditioning import COND_WIDTH, cond_into
 from .engine import Engine
@@ -52,6 +54,11 @@ class LoopGuard:
         return [h[-p] for p in range(1, min(LOOP_MAX_PERIOD, len(h)) + 1)
                 if self.runs[p] + 1 + p >= max(2 * p, LOOP_MIN_TOKENS)]
 
+    def copy(self) -> LoopGuard:
+        other = LoopGuard()
+        other.history, other.runs = list(self.history), list(self.runs)
+        return other
+
     def apply(self, probs: np.ndarray) -> np.ndarray:
         banned = self.banned()
         if not banned:
@@ -59,6 +66,19 @@ class LoopGuard:
         out = probs.copy()
         out[banned] = 0.0
         return out if out.any() else probs
+
+
+@dataclass
+class Candidate:
+    """One candidate continuation: its notes and tokens, and where it ended."""
+
+    decoder: LineDecoder
+    guard: LoopGuard
+    notes: list[Note] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    probs: np.ndarray | None = None  # the prediction after its last token
+    h: np.ndarray | None = None  # [1, n_a] state after its last token
+    c: np.ndarray | None = None
 
 
 class Voice:
@@ -151,11 +171,13 @@ class Voice:
         self.decoder.pitch = fold_range(pitch, self.low, self.high)
         self.probs = self._step(self.codec.index[token])
 
-    def candidates(self, n: int, until: int) -> list[list[Note]]:
+    def candidates(self, n: int, until: int) -> list[Candidate]:
         """`n` different continuations up to tick `until`, in one batched run per step.
 
-        Call after `begin`; every candidate starts from the primed state. The voice's own
-        state is left as it was after `begin`.
+        Call after `begin` (or `adopt`); every candidate starts from the voice's state, which
+        is left as it was. A candidate stops at the first token that reaches `until`; its
+        last note may ring past it (callers cut). Each keeps its end state, so the voice
+        can `adopt` the chosen one and go on from there.
         """
         engine, codec = self.engine, self.codec
         h0, c0 = engine.state()
@@ -165,27 +187,51 @@ class Voice:
         cond = np.zeros((n, COND_WIDTH), np.float32)  # [n, COND_WIDTH]
         tokens = np.zeros(n, np.int64)
         start = self.decoder
-        decoders = [LineDecoder(codec, start.pitch, start.tick, self.low, self.high)
-                    for _ in range(n)]
-        lines: list[list[Note]] = [[] for _ in range(n)]
-        guards = [LoopGuard() for _ in range(n)]
+        out = [Candidate(LineDecoder(codec, start.pitch, start.tick, start.low, start.high),
+                         self.guard.copy()) for _ in range(n)]
         first = self.first
-        while min(d.tick for d in decoders) < until:
-            for i, d in enumerate(decoders):
-                p = guards[i].apply(probs[i] * self.bias)
+        active = np.ones(n, bool)
+        while active.any():
+            for i, cand in enumerate(out):
+                if not active[i]:
+                    continue
+                p = cand.guard.apply(probs[i] * self.bias)
                 if first:
                     p = p * self.note_mask
-                tokens[i] = self.sampler(p)
-                guards[i].feed(int(tokens[i]))
-                note = d.feed(int(tokens[i]))
-                if note is not None and note.start < until:
-                    lines[i].append(Note(note.start, note.pitch, min(note.dur, until - note.start)))
+                token = self.sampler(p)
+                tokens[i] = token
+                cand.guard.feed(token)
+                cand.tokens.append(token)
+                note = cand.decoder.feed(token)
+                if note is not None:
+                    cand.notes.append(note)
                 if self.conditioned:
+                    d = cand.decoder
                     chord, nxt = self.harmony.at(d.tick) if self.harmony is not None else (0, 0)
                     cond_into(cond[i], d.pitch, d.tick, chord, nxt)
             first = False
-            probs, h, c = engine.step_batch(tokens, cond, h, c)
-        return lines
+            new_probs, new_h, new_c = engine.step_batch(tokens, cond, h, c)
+            probs[active], h[active], c[active] = (new_probs[active], new_h[active],
+                                                   new_c[active])
+            for i, cand in enumerate(out):
+                if active[i] and cand.decoder.tick >= until:
+                    active[i] = False
+                    cand.probs = probs[i].copy()
+                    cand.h, cand.c = h[i:i + 1].copy(), c[i:i + 1].copy()
+        return out
+
+    def best_of(self, n: int, until: int, call: Sequence[Note], develop_amount: float) -> Candidate:
+        """The candidate (of `n`, up to `until`) that best develops `call` over the harmony."""
+        cands = self.candidates(n, until)
+        return cands[develop.best([c.notes for c in cands], call, self.harmony, develop_amount)]
+
+    def adopt(self, cand: Candidate) -> None:
+        """Go on from a candidate's end: its state, position and loop memory."""
+        self.engine.set_state(cand.h, cand.c)
+        self.probs = cand.probs
+        self.decoder = cand.decoder
+        self.guard = cand.guard
+        self.first = False
 
     def line(self, steps: int) -> list[Note]:
         """`steps` tokens in one go (offline generation)."""
