@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--high", type=_midi_pitch, default=84)
     gen.add_argument("--plot", metavar="OUT.png", help="also draw a piano roll (needs matplotlib)")
     gen.add_argument("-o", "--output", required=True, metavar="OUT.mid")
-    options.add_arguments(gen, options.SAMPLING)
+    options.add_arguments(gen, options.SAMPLING + ("candidates", "develop"))
     gen.set_defaults(func=_cmd_generate)
 
     exp = sub.add_parser("export", help="train on solos (WJazzD, MIDI, built-in); write model.onnx")
@@ -181,8 +181,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             offset = -(-end // changes.loop_ticks) * changes.loop_ticks
         until = offset + args.choruses * changes.loop_ticks
         start = offset if seed_notes else None
+    candidates = options.convert("candidates", args.candidates or "16", "command line")
+    develop = options.convert("develop", args.develop or "0.5", "command line")
     notes = improvise(engine, sampler, args.steps, seed_notes, args.low, args.high, changes,
-                      until, start if changes is not None else None)
+                      until, start if changes is not None else None, candidates, develop)
     write_atomically(notes, args.output, args.bpm, changes)
     print(f"wrote {len(notes)} notes to {args.output}", file=sys.stderr)
     if args.plot:
