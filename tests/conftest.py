@@ -18,10 +18,26 @@ JACK_SERVER_NAME = unique_server_name("jazz-test")
 os.environ["JACK_DEFAULT_SERVER"] = JACK_SERVER_NAME
 os.environ["JACK_NO_START_SERVER"] = "1"  # and libjack never starts one by itself
 
-# `slow` (> ~3 s each, or all of a file): left out of the inner loop `pytest -m "not slow"`
-SLOW_FILES = {"test_soak.py", "test_bench.py", "test_faults.py", "test_export.py"}
-JACK_FILES = {"test_soak.py", "test_faults.py"}  # of those, the ones on the JACK server
-SLOW_TESTS = set()
+# `slow` (over ~3 s each, all of a file, or a fixture that trains or imports TensorFlow):
+# left out of the inner loop `pytest -m "not slow"`
+SLOW_FILES = {"test_soak.py", "test_bench.py", "test_faults.py", "test_export.py",
+              "test_trade_e2e.py", "test_hear.py"}
+# of those, the ones on the JACK server
+JACK_FILES = {"test_soak.py", "test_faults.py", "test_trade_e2e.py", "test_hear.py"}
+SLOW_FIXTURES = {"tiny_model", "models"}  # `jazz-plugin export`; Keras-written test models
+SLOW_TESTS = {
+    "test_daemon_e2e.py::test_a_phrase_gets_an_answer_after_the_phrase_end",
+    "test_daemon_e2e.py::test_argmax_gives_the_same_answer_to_the_same_phrase",
+    "test_daemon_e2e.py::test_external_clock_answer_onsets_fall_on_the_clock_grid",
+    "test_daemon_e2e.py::test_sigterm_mid_answer_leaves_no_note_hanging",
+    "test_daemon_e2e.py::test_mute_silences_and_panic_closes_everything",
+    "test_daemon_e2e.py::test_verbose_logs_each_answer",
+    "test_bad_input.py::test_overlapping_and_duplicate_notes_train_fine",
+    "test_evaluate.py::test_cli_with_the_shipped_model_and_a_midi_file_with_chords",
+    "test_link.py::test_trading_follows_the_session_tempo_phase_and_bars",
+    "test_link.py::test_start_stop_sync_stops_and_restarts_with_the_session",
+    "test_osc.py::test_bad_osc_and_a_flood_are_counted_logged_once_and_never_stop_the_music",
+}
 
 
 def make_onnx(path: str, inputs: list[tuple[str, int]], outputs: list[tuple[str, int]],
@@ -111,7 +127,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "jack_server" in item.fixturenames:
             item.add_marker(pytest.mark.jack)
-        if "tiny_model" in item.fixturenames or _marked_slow(str(item.path), item.name):
+        if SLOW_FIXTURES & set(item.fixturenames) or _marked_slow(str(item.path), item.name):
             item.add_marker(pytest.mark.slow)
 
 
