@@ -15,9 +15,14 @@ TICKS_PER_PULSE = TICKS_PER_QUARTER / PULSES_PER_QUARTER
 TICKS_PER_BEAT = TICKS_PER_QUARTER
 TICKS_PER_BAR = 4 * TICKS_PER_QUARTER  # we count in 4/4
 FIT_PULSES = 48  # pulses (two beats) in the tick -> time line fit; more = smoother, slower
-JUMP_PULSES = 3  # this many pulses in a row off the fit, on the same side: a tempo change
+JUMP_PULSES = 4  # pulses in a row off the fit, each further off than the last: a new tempo
+# (a stall that delivers late pulses in a burst is off by less and less: not a tempo change)
 JUMP_MIN = 0.004  # seconds; a residual below this is jitter whatever the fit says
 JUMP_SIGMAS = 4.0  # ... and so is one within this many residual standard deviations
+LOST_PULSES_MAX = 3  # a longer gap is not lost pulses but a stall (the fit then restarts)
+LOST_TOLERANCE = 0.3  # how near a whole number of pulse intervals a gap must be to count
+MIN_SEC_PER_TICK = 60.0 / (1000 * TICKS_PER_QUARTER)  # a fit beyond 1000 BPM is a burst
+MAX_SEC_PER_TICK = 60.0 / (5 * TICKS_PER_QUARTER)  # ... below 5 BPM, a stall
 CLOCK_TIMEOUT_PULSES = 24  # no pulse for a beat's worth of pulses: the clock has gone away
 CLOCK_TIMEOUT_MIN = 1.0  # seconds; never sooner (a MIDI server may stall for a moment)
 
@@ -78,6 +83,8 @@ class ExternalClock:
         self.last_pulse: float | None = None
         self.history: deque[tuple[float, float]] = deque(maxlen=FIT_PULSES)
         self.off_side = 0  # +n / -n: n pulses in a row late / early beyond the jitter
+        self.last_resid = 0.0
+        self.lost_last = False  # the last pulse came after lost ones
         self.resid_var = 0.0  # running variance of the fit residuals (seconds^2)
         self.stopped = False  # by a Stop message: only Start/Continue resume
         self.starting = False  # Start/Continue seen, waiting for the first pulse
@@ -162,7 +169,7 @@ class ExternalClock:
                 change = "start"
             self.history.clear()
         elif self.running:
-            tick = self.anchor_tick + TICKS_PER_PULSE
+            tick = self.anchor_tick + TICKS_PER_PULSE * self._pulses_since(t)
         else:  # pulses are back after a timeout: carry on from where we were
             tick = self.anchor_tick + TICKS_PER_PULSE
             self.history.clear()
@@ -175,6 +182,27 @@ class ExternalClock:
         self._fit(tick, t)
         return change
 
+    def _pulses_since(self, t: float) -> int:
+        """How many pulses this one is after the last: 1, or more when pulses were lost.
+
+        A MIDI server under load can drop events (JACK dropped 6 of 3,000 here); counting
+        pulses would then fall behind the DAW for good. Once the fit knows the tempo, a gap
+        of about k pulse intervals after the last pulse's place on the fitted line (not its
+        jittery arrival) counts as k pulses. Gaps like that twice in a row, or far from a
+        whole number of pulses, are a new tempo (or a stall), which the fit follows.
+        """
+        if len(self.history) < FIT_PULSES // 2 or self.last_pulse is None:
+            return 1
+        interval = self.sec_per_tick * TICKS_PER_PULSE
+        ratio = (t - self.time_of(self.anchor_tick)) / interval  # from the smoothed line
+        k = round(ratio)
+        lost = 1 < k <= LOST_PULSES_MAX + 1 and abs(ratio - k) < LOST_TOLERANCE
+        if lost and not self.lost_last:  # isolated: pulses lost
+            self.lost_last = True
+            return k
+        self.lost_last = False  # in a row, or off the grid: a new tempo, for the fit
+        return 1
+
     def _fit(self, tick: float, t: float) -> None:
         h = self.history
         if len(h) >= 3:
@@ -182,7 +210,9 @@ class ExternalClock:
             limit = max(JUMP_MIN, JUMP_SIGMAS * self.resid_var ** 0.5)
             if abs(resid) > limit:
                 side = 1 if resid > 0 else -1
-                self.off_side = self.off_side + side if self.off_side * side > 0 else side
+                growing = self.off_side * side > 0 and abs(resid) > abs(self.last_resid)
+                self.off_side = self.off_side + side if growing else side
+                self.last_resid = resid
                 if abs(self.off_side) >= JUMP_PULSES:  # a real tempo change
                     recent = list(h)[-(JUMP_PULSES - 1):]
                     h.clear()
@@ -199,7 +229,7 @@ class ExternalClock:
             mean_t = sum(x for _, x in h) / n
             var = sum((k - mean_k) ** 2 for k, _ in h)
             slope = sum((k - mean_k) * (x - mean_t) for k, x in h) / var if var else 0.0
-            if slope > 0:
+            if MIN_SEC_PER_TICK < slope < MAX_SEC_PER_TICK:
                 self.sec_per_tick = slope
                 self.origin = mean_t - mean_k * slope
                 self.anchor_tick = tick

@@ -1,0 +1,133 @@
+"""Playing with the band, measured: trading on a DAW's clock over real JACK ports, and the
+candidate search that picks each answer.
+
+`trade_session` is shared with tests/test_trade_e2e.py: a peer sends MIDI clock (Start,
+then 24 PPQN) and plays calls in the musician's turns; the daemon trades N bars with it over
+a chart. The figure that matters is the onset error of each answer's first note against
+its bar line (the pulse that starts that bar).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from jazz_plugin.codec import Note
+from jazz_plugin.engine import Engine
+from jazz_plugin.harmony import parse_chart
+from jazz_plugin.sampling import Sampler
+from jazz_plugin.voice import Voice
+
+from .jackrig import ClockSender, Daemon, Peer, sleep_until
+from .table import Row, stats
+
+PULSES_PER_BAR = 96
+CHART = "| Dm7 | G7 | Cmaj7 | A7 |"
+CALL = [62, 65, 69, 72, 71, 67, 65, 62]  # a Dm7-G7 line, eighths
+
+
+@dataclass
+class TradeResult:
+    """What the peer saw: answers per turn, first-note errors, overlaps, chord tones."""
+
+    first_errors_ms: list[float] = field(default_factory=list)
+    overlaps: int = 0  # answer notes sounding in a musician's turn
+    answers: int = 0
+    strong: int = 0  # answer notes on beats 1 and 3
+    strong_tones: int = 0  # ... that are chord tones of the chart
+    hanging: set = field(default_factory=set)
+    stderr: str = ""
+    exit_code: int = 0
+
+
+def trade_session(bpm: float, bars: int = 2, rounds: int = 2,
+                  chart: str = CHART) -> TradeResult:
+    """Trade `rounds` times (musician's turn, then ours) at `bpm` on an external clock."""
+    changes = parse_chart(chart)
+    daemon = Daemon("--mode", "trade", "--trade-bars", str(bars), "--clock", "external",
+                    "--changes", chart, "--seed", "3")
+    daemon.wait_ready()
+    peer = Peer(daemon.client)
+    clock = ClockSender(daemon.client, bpm)
+    beat = 60 / bpm
+    try:
+        clock.start()
+        while not clock.pulses:
+            time.sleep(0.001)
+        t0 = clock.pulses[0]  # tick 0: the first bar line
+        turn = bars * 4 * beat
+        for r in range(rounds):
+            start = t0 + 2 * r * turn + beat / 8
+            peer.phrase(CALL[: int(bars * 4)] * 2, step=beat / 2, t0=start, length=0.7)
+        sleep_until(t0 + 2 * rounds * turn + beat)
+        pulses = list(clock.pulses)
+    finally:
+        clock.halt.set()
+        clock.join(2)
+        result = TradeResult()
+        result.exit_code = daemon.stop()
+        time.sleep(0.05)
+        result.hanging = peer.hanging()
+        result.stderr = daemon.stderr
+        ons, offs = peer.notes()
+        peer.close()
+    pulse = np.asarray(pulses)
+
+    def bar_time(k: int) -> float:
+        return float(pulse[k * PULSES_PER_BAR])
+
+    for r in range(rounds):
+        ours = (2 * r + 1) * bars  # first bar of our turn
+        begin, end = bar_time(ours), bar_time(ours + bars)
+        notes = [(t, p) for t, _ch, p in ons if bar_time(ours - bars) <= t < end]
+        mine = [(t, p) for t, p in notes if t >= begin - 0.05]
+        if not mine:
+            continue
+        result.answers += 1
+        result.first_errors_ms.append((mine[0][0] - begin) * 1000)
+        result.overlaps += sum(1 for t, _p in notes if t < begin - 0.05)
+        result.overlaps += sum(1 for t, _ch, _p in offs if end + 0.01 < t < end + turn)
+        for t, p in mine:
+            k = int(np.argmin(np.abs(pulse - t)))  # the nearest pulse: 2 grid ticks each
+            tick = k // 2
+            if tick % 24 == 0 and abs(pulse[k] - t) < 0.01:
+                chord, _next = changes.at(tick)
+                result.strong += 1
+                result.strong_tones += bool(chord >> (p % 12) & 1)
+    return result
+
+
+def candidate_search_times(n: int, reps: int, bars: int = 2) -> list[float]:
+    """Seconds to search `n` candidate answers of `bars` bars after a primed call."""
+    engine = Engine()
+    voice = Voice(engine, Sampler(seed=0), 48, 84, parse_chart(CHART))
+    call = [Note(6 * i, p, 6) for i, p in enumerate(CALL)]
+    times = []
+    for _ in range(reps):
+        voice.begin(call[-1].pitch, 48, call)
+        t = time.perf_counter()
+        voice.candidates(n, 48 + bars * 48)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def run(quick: bool) -> list[Row]:
+    rows = []
+    reps = 20 if quick else 100
+    base = None
+    for n in (1, 16):
+        med, p99 = stats(candidate_search_times(n, reps), 1e3)
+        base = base or med
+        rows.append(Row("answer search", f"{n} candidate(s) x 2 bars, shipped model", med,
+                        p99, "ms", med / base, f"{reps} searches; batched onnxruntime steps"))
+    for bpm in (120, 240):
+        res = trade_session(bpm, bars=2, rounds=2 if quick else 4)
+        errs = np.abs(res.first_errors_ms)
+        med = float(np.median(errs)) if len(errs) else float("nan")
+        rows.append(Row(f"trade {bpm} BPM", "|first answer note - its bar line|", med,
+                        float(np.max(errs)) if len(errs) else float("nan"), "ms", float("nan"),
+                        f"p99 column = max; {res.answers} answers, external clock, 2-bar "
+                        f"turns; {res.overlaps} notes in the musician's turns"))
+    return rows
