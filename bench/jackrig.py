@@ -64,9 +64,14 @@ class JackServer:
         if make_default:
             os.environ["JACK_DEFAULT_SERVER"] = self.name
             os.environ["JACK_NO_START_SERVER"] = "1"  # libjack must never start one itself
+        # setpriv: jackd gets SIGTERM if we die first (a killed test run), so no server of
+        # ours outlives us; call start from the thread that lives as long as the server
+        setpriv = shutil.which("setpriv")
+        wrap = [setpriv, "--pdeathsig", "TERM"] if setpriv else []
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([jackd, "-n", self.name, *JACKD_ARGS], stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen([*wrap, jackd, "-n", self.name, *JACKD_ARGS],
+                                         stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while not self.accepts_clients():
             if self.proc.poll() is not None:
