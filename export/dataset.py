@@ -110,11 +110,6 @@ class Dataset:
         tokens = self.records["tokens"][idx]
         return tokens[:, :-1], tokens[:, 1:]
 
-    def window_records(self, starts: np.ndarray) -> dict[str, np.ndarray]:
-        """The conditioning records of the windows' steps, each [m, Tx] (no chord dropout)."""
-        idx = np.asarray(starts)[:, None] + np.arange(self.tx)  # [m, Tx]
-        return {k: self.records[k][idx] for k in RECORD_FIELDS[1:]}
-
 
 def split_pieces(pieces: Sequence[Any], seed: int) -> tuple[list[Any], list[Any]]:
     """Whole pieces (solos) to validation, in corpus order on both sides."""
@@ -249,11 +244,14 @@ def tf_dataset(ds: Dataset, starts: np.ndarray, batch_size: int, n_a: int,
             Y = tuple(Y[:, t] for t in range(tx))  # Tx x [B]
         return (X, cond, zeros, zeros), Y
 
+    def uniform(r):  # a random int64 -> [0, 1)
+        return tf.cast(r % 1_000_000, tf.float32) / 1e6
+
     windows = tf.data.Dataset.from_tensor_slices(tf.constant(starts, tf.int32))
     if training:
         windows = windows.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
         draws = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).map(
-            lambda r: tf.cast(r % 1_000_000, tf.float32) / 1e6)
+            uniform)
     else:  # the one draw that gives every window the same chords
         fixed = {"real": 1.0, "key": NO_CHORD_RATE, "none": 0.0}[chords]
         draws = tf.data.Dataset.from_tensors(tf.constant(fixed, tf.float32)).repeat()

@@ -24,10 +24,12 @@ import numpy as np  # noqa: E402
 from .dataset import Dataset, tf_dataset  # noqa: E402
 from .model import djmodel, fused_model, make_layers, sync_back  # noqa: E402
 
-# Defaults for the real corpus (WJazzD: ~190k notes, 420 solos); each can be set per run.
-LEARNING_RATE = 0.003  # Adam step size: higher learns faster, too high diverges
-BATCH_SIZE = 64  # windows per step: larger is faster per epoch, smaller gives noisier steps
-DROPOUT = 0.2  # on the LSTM input while training: more fights overfitting a small corpus
+# Defaults for the real corpus (WJazzD: ~190k notes, 420 solos), from a sweep on a third of
+# it (val loss/token, best epoch kept): lr 0.003 / batch 32 / dropout 0.3 gave 3.382 against
+# 3.390-3.413 for lr 0.01 with dropout 0-0.4 and batch 32-64, and learnt without jumps.
+LEARNING_RATE = 0.003  # Adam step size: higher learns faster, too high overfits sooner
+BATCH_SIZE = 32  # windows per step: smaller gives more (noisier) steps per epoch
+DROPOUT = 0.3  # on the LSTM input while training: more fights overfitting a small corpus
 EPOCHS = 100  # passes over the training windows (the best validation epoch is kept)
 SCORE_BATCH = 256  # windows per batch when scoring (no gradients: larger is fine)
 
