@@ -124,7 +124,8 @@ class RunOptions:
     def check(self) -> RunOptions:
         """Checks that involve more than one option."""
         if self.high - self.low < 11:
-            raise ConfigError(f"low {self.low} .. high {self.high} must span at least an octave")
+            raise ConfigError(f"low {self.low} .. high {self.high} must be MIDI pitches "
+                              "spanning an octave")
         if self.min_bars > self.max_bars:
             raise ConfigError(f"min_bars {self.min_bars} is above max_bars {self.max_bars}")
         if self.changes is not None and self.changes_file is not None:
@@ -167,10 +168,11 @@ def convert(name: str, value: Any, where: str) -> Any:
     f = SCHEMA[name]
     m = f.metadata
     kind, text = m["kind"], isinstance(value, str) and where == "command line"
-    label = flag(name) if where == "command line" else f"{name} ({where})"
+    label = flag(name) if where == "command line" else name
+    suffix = "" if where == "command line" else f" ({where})"
 
     def bad(expected: str) -> ConfigError:
-        return ConfigError(f"{label} must be {expected}, got {value!r}")
+        return ConfigError(f"{label} must be {expected}, got {value!r}{suffix}")
 
     if value is None and m["optional"]:
         return None

@@ -21,7 +21,7 @@ def resolve(tmp_path, toml: str = "", **cli):
     ('thru = "no"', "true or false"),
     ('argmax = "false"', "true or false"), ("top_k = 2.5", "whole number"),
     ("phrase_end = true", "number"), ('api = "oss"', "one of auto"), ("bpm = inf", "finite"),
-    ("low = 60\nhigh = 65", "octave"), ("min_bars = 4\nmax_bars = 2", "max_bars"),
+    ("low = 60\nhigh = 65", "spanning an octave"), ("min_bars = 4\nmax_bars = 2", "max_bars"),
     ("client = 1", "unknown option"),
 ])
 def test_bad_config_values_are_refused_not_coerced(tmp_path, toml, message):
