@@ -14,7 +14,7 @@ import time
 
 from .table import machine, render, write_json
 
-SECTIONS = ("step", "train", "daemon", "live")
+SECTIONS = ("step", "train", "import", "daemon", "band", "music", "live")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,9 +45,15 @@ def main(argv: list[str] | None = None) -> int:
             from .train_bench import run
         elif section == "live":
             from .live_bench import run
+        elif section == "import":
+            from .import_bench import run
+        elif section == "band":
+            from .band_bench import run
+        elif section == "music":
+            from .music_bench import run
         else:
             from .daemon_bench import run
-        with _private_jack(section == "daemon" and not args.running_jack):
+        with _private_jack(section in ("daemon", "band") and not args.running_jack):
             rows += run(args.quick)
         print(f"[{section}: {time.monotonic() - t:.0f} s]", file=sys.stderr, flush=True)
     print(f"machine: {machine()}")

@@ -17,6 +17,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JACK_SERVER_NAME = unique_server_name("jazz-test")
 os.environ["JACK_DEFAULT_SERVER"] = JACK_SERVER_NAME
 os.environ["JACK_NO_START_SERVER"] = "1"  # and libjack never starts one by itself
+# The corpus cache of the tests (and of the commands they run) is theirs alone, never the
+# user's ~/.cache/jazz-plugin.
+os.environ["XDG_CACHE_HOME"] = os.path.join(
+    os.environ.get("TMPDIR", "/tmp"), f"jazz-plugin-test-cache-{JACK_SERVER_NAME}")
 
 # `slow` (over ~3 s each, all of a file, or a fixture that trains or imports TensorFlow):
 # left out of the inner loop `pytest -m "not slow"`
