@@ -98,9 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="MIDI tracks that give the chords (default: auto)")
     exp.add_argument("--test", nargs="+", metavar="CORPUS",
                      help="also score an external test set (WJazzD folders or MIDI files)")
-    exp.add_argument("--epochs", type=_positive_int, default=100)
-    exp.add_argument("--tx", type=_positive_int, default=30, help="window length in tokens")
-    exp.add_argument("--n-a", type=_positive_int, default=64, help="LSTM state size")
+    exp.add_argument("--epochs", type=_positive_int, default=50,
+                     help="passes over the windows; the best validation epoch is kept "
+                     "(default 50)")
+    exp.add_argument("--tx", type=_positive_int, default=64,
+                     help="window length in tokens (default 64)")
+    exp.add_argument("--n-a", type=_positive_int, default=128,
+                     help="LSTM state size: more remembers more, steps slower (default 128)")
     exp.add_argument("--lr", type=float, help="Adam learning rate")
     exp.add_argument("--batch-size", type=_positive_int, help="windows per training batch")
     exp.add_argument("--dropout", type=float, help="dropout on the LSTM input, 0..1")
