@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     ports.set_defaults(func=_cmd_ports)
 
     gen = sub.add_parser("generate", help="write an improvised solo to a MIDI file (no TF)")
-    gen.add_argument("--model", help="ONNX step model (default: the shipped one)")
+    gen.add_argument("--model", metavar="FILE", help="ONNX step model (default: the shipped one)")
     gen.add_argument("--steps", type=_positive_int, default=64,
                      help="tokens to generate (without --changes)")
     chart = gen.add_mutually_exclusive_group()
@@ -79,10 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     chart.add_argument("--changes-file", metavar="FILE", help="read the chart from a file")
     gen.add_argument("--choruses", type=_positive_int, default=1,
                      help="times round the chart (with --changes)")
-    gen.add_argument("--seed-midi", help="a MIDI file whose melody the solo continues")
-    gen.add_argument("--bpm", type=_bpm, default=140.0)
-    gen.add_argument("--low", type=_midi_pitch, default=48)
-    gen.add_argument("--high", type=_midi_pitch, default=84)
+    gen.add_argument("--seed-midi", metavar="FILE",
+                     help="a MIDI file whose melody the solo continues (its key is assumed "
+                     "when no chart is given)")
+    gen.add_argument("--bpm", type=_bpm, default=140.0, help="tempo of the file (default 140)")
+    gen.add_argument("--low", type=_midi_pitch, default=48, metavar="PITCH",
+                     help="lowest pitch (default 48)")
+    gen.add_argument("--high", type=_midi_pitch, default=84, metavar="PITCH",
+                     help="highest pitch (default 84)")
     gen.add_argument("--plot", metavar="OUT.png", help="also draw a piano roll (needs matplotlib)")
     gen.add_argument("-o", "--output", required=True, metavar="OUT.mid")
     options.add_arguments(gen, options.SAMPLING + ("candidates", "develop"))
