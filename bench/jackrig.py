@@ -24,6 +24,7 @@ import uuid
 
 import rtmidi
 
+from jazz_plugin.midispec import ALL_NOTES_OFF
 from jazz_plugin.ports import quiet_stderr
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -223,8 +224,9 @@ class Peer:
                 offs.append((t, m[0] & 0x0F, m[1]))
         return ons, offs
 
-    def hanging(self) -> set[tuple[int, int]]:
-        """(channel, pitch) still on after everything received, honouring CC 123."""
+    def hanging(self, all_notes_off: bool = False) -> set[tuple[int, int]]:
+        """(channel, pitch) whose note-on got no note-off; with `all_notes_off`, CC 123 also
+        counts (it silences a channel even when the MIDI server lost a note-off)."""
         sounding: set[tuple[int, int]] = set()
         for _t, m in list(self.received):
             if len(m) < 3:
@@ -234,6 +236,8 @@ class Peer:
                 sounding.add((ch, m[1]))
             elif kind == NOTE_OFF or kind == NOTE_ON:
                 sounding.discard((ch, m[1]))
+            elif all_notes_off and kind == CC and m[1] == ALL_NOTES_OFF:
+                sounding = {key for key in sounding if key[0] != ch}
         return sounding
 
     def controls(self) -> list[list[int]]:

@@ -39,6 +39,7 @@ class SoakResult:
     dropped: int
     exit_code: int
     stuck_input: int = -1  # held input notes released by the stuck-input limit (-1: not shown)
+    without_off: int = 0  # note-ons whose note-off never arrived (CC 123 silenced them)
     send_errors: int = -1  # messages the output port refused (-1: not shown)
 
     @property
@@ -149,7 +150,8 @@ def soak(seconds: float, seed: int = 0) -> SoakResult:
     exit_code = daemon.stop(15)
     time.sleep(0.2)
     ons, _offs = peer.notes()
-    unmatched = len(peer.hanging())
+    unmatched = len(peer.hanging(all_notes_off=True))
+    without_off = len(peer.hanging())
     peer.close()
     log = daemon.stderr
     errors = [ln for ln in log.splitlines() if "Traceback" in ln or ERROR_LINE.search(ln)]
@@ -157,7 +159,8 @@ def soak(seconds: float, seed: int = 0) -> SoakResult:
     dropped, missed = (int(stats.group(1)), int(stats.group(2))) if stats else (-1, -1)
     return SoakResult(time.monotonic() - started, actions, driver.notes_sent, len(ons),
                       unmatched, rss_start or rss_end, rss_end, errors, missed, dropped,
-                      exit_code, _stat(log, "stuck input"), _stat(log, "send errors"))
+                      exit_code, _stat(log, "stuck input"), _stat(log, "send errors"),
+                      without_off)
 
 
 def _stat(log: str, name: str) -> int:
@@ -170,7 +173,8 @@ def report(r: SoakResult) -> str:
     return "\n".join([
         f"soak: {r.seconds:.0f} s, {r.actions} actions, {r.notes_sent} phrases/notes sent, "
         f"{r.notes_received} notes received",
-        f"unmatched note-ons at the end: {r.unmatched}",
+        f"unmatched note-ons at the end: {r.unmatched} (note-offs lost on the way, silenced "
+        f"by the closing CC 123: {r.without_off - r.unmatched})",
         f"RSS after warm-up {r.rss_start_mb:.1f} MB -> end {r.rss_end_mb:.1f} MB "
         f"(growth {r.rss_growth_mb:+.2f} MB, limit {RSS_GROWTH_LIMIT_MB} MB)",
         f"errors in the log: {len(r.errors)}" + (f" (first: {r.errors[0]})" if r.errors else ""),
