@@ -208,8 +208,9 @@ def link_session(bpm: float, seconds: float, mode: str = "solo", new_bpm: float 
     from .jackrig import Daemon, Peer, wait_for
 
     peer = LinkPeer(bpm)
+    inbox = OscInbox()  # the daemon's state out: when it says it stopped and started
     daemon = Daemon("--clock", "link", "--bpm", str(daemon_bpm), "--mode", mode, "--seed", "3",
-                    *extra)
+                    "--osc-reply", f"{LOOPBACK}:{inbox.port}", *extra)
     out: dict = {"bpm": bpm, "new_bpm": new_bpm, "events": {}}
     try:
         daemon.wait_ready()
@@ -251,8 +252,12 @@ def link_session(bpm: float, seconds: float, mode: str = "solo", new_bpm: float 
         out["exit"] = daemon.stop()
         out["stderr"] = daemon.stderr
         peer.close()
+        inbox.close()
+    out["states"] = [(t, args[0]) for t, a, args in inbox.messages if a == "/jazz/state"]
     ons, offs = jack.notes()
     out["ons"], out["offs"] = ons, offs
+    out["controls"] = [(t, m) for t, m in list(jack.received) if len(m) == 3
+                       and m[0] & 0xF0 == 0xB0]
     out["hanging"] = sorted(jack.hanging())
     jack.close()
     return out
