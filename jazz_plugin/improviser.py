@@ -267,6 +267,7 @@ class Improviser:
             self.log("clock stopped: all notes closed")
         elif change == "start":
             self.log("clock started")
+            self.trade_turn = -1  # turns count again from the new start
             if self.settings.mode in CONTINUOUS:
                 self._start_continuous(self.clock.tick_at(t))
             else:
@@ -278,6 +279,7 @@ class Improviser:
         """The song position jumped while playing (a DAW loop, the playhead moved): what
         sounds is closed and the music goes on from the new position."""
         jump = self.clock.jump
+        self.trade_turn = -1  # the turns follow the new position
         self.sched.clear()
         self.output.release()
         for note in self.phrase.call:  # a call keeps its shape; its end moves with it
