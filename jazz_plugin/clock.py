@@ -21,6 +21,8 @@ JUMP_MIN = 0.004  # seconds; a residual below this is jitter whatever the fit sa
 JUMP_SIGMAS = 4.0  # ... and so is one within this many residual standard deviations
 LOST_PULSES_MAX = 3  # a longer gap is not lost pulses but a stall (the fit then restarts)
 LOST_TOLERANCE = 0.3  # how near a whole number of pulse intervals a gap must be to count
+DUPLICATE_RATIO = 0.25  # a pulse this soon after the last one's place on the line ...
+DUPLICATE_WINDOW = 0.002  # ... and within this many seconds of its arrival: the same again
 MIN_SEC_PER_TICK = 60.0 / (1000 * TICKS_PER_QUARTER)  # a fit beyond 1000 BPM is a burst
 MAX_SEC_PER_TICK = 60.0 / (5 * TICKS_PER_QUARTER)  # ... below 5 BPM, a stall
 CLOCK_TIMEOUT_PULSES = 24  # no pulse for a beat's worth of pulses: the clock has gone away
@@ -85,6 +87,7 @@ class ExternalClock:
         self.off_side = 0  # +n / -n: n pulses in a row late / early beyond the jitter
         self.last_resid = 0.0
         self.lost_last = False  # the last pulse came after lost ones
+        self.duplicates = 0  # pulses that arrived twice, ignored
         self.resid_var = 0.0  # running variance of the fit residuals (seconds^2)
         self.stopped = False  # by a Stop message: only Start/Continue resume
         self.starting = False  # Start/Continue seen, waiting for the first pulse
@@ -169,7 +172,11 @@ class ExternalClock:
                 change = "start"
             self.history.clear()
         elif self.running:
-            tick = self.anchor_tick + TICKS_PER_PULSE * self._pulses_since(t)
+            n = self._pulses_since(t)
+            if n == 0:  # the same pulse twice (a MIDI server under load repeats events)
+                self.duplicates += 1
+                return None
+            tick = self.anchor_tick + TICKS_PER_PULSE * n
         else:  # pulses are back after a timeout: carry on from where we were
             tick = self.anchor_tick + TICKS_PER_PULSE
             self.history.clear()
@@ -189,13 +196,16 @@ class ExternalClock:
         pulses would then fall behind the DAW for good. Once the fit knows the tempo, a gap
         of about k pulse intervals after the last pulse's place on the fitted line (not its
         jittery arrival) counts as k pulses. Gaps like that twice in a row, or far from a
-        whole number of pulses, are a new tempo (or a stall), which the fit follows.
+        whole number of pulses, are a new tempo (or a stall), which the fit follows. 0 means
+        the pulse came again (JACK under load repeats events too): it is ignored.
         """
         if len(self.history) < FIT_PULSES // 2 or self.last_pulse is None:
             return 1
         interval = self.sec_per_tick * TICKS_PER_PULSE
         ratio = (t - self.time_of(self.anchor_tick)) / interval  # from the smoothed line
         k = round(ratio)
+        if ratio < DUPLICATE_RATIO and t - self.last_pulse < DUPLICATE_WINDOW:
+            return 0
         lost = 1 < k <= LOST_PULSES_MAX + 1 and abs(ratio - k) < LOST_TOLERANCE
         if lost and not self.lost_last:  # isolated: pulses lost
             self.lost_last = True

@@ -126,3 +126,16 @@ def test_lost_clock_pulses_do_not_leave_the_grid_behind_the_daw():
             continue
         rig.midi(k * PULSE_120 + rng.uniform(0, 0.002), 0xF8)
     assert clock.tick_at((n - 1) * PULSE_120) == pytest.approx((n - 1) / 2, abs=0.5)
+
+
+def test_a_repeated_clock_pulse_is_not_counted_twice():
+    clock = ExternalClock(120, 0.0)
+    rig = Rig(clock=clock, mode="solo")
+    rig.midi(0.0, 0xFA)
+    n = 24 * 8
+    for k in range(n):
+        rig.midi(k * PULSE_120, 0xF8)
+        if k in (40, 90, 150):  # the MIDI server delivers it twice
+            rig.midi(k * PULSE_120 + 0.0005, 0xF8)
+    assert clock.duplicates == 3
+    assert clock.tick_at((n - 1) * PULSE_120) == pytest.approx((n - 1) / 2, abs=0.05)
