@@ -155,6 +155,7 @@ def host_port(text: str, name: str) -> tuple[str, int]:
 
 BAR_BEATS = TICKS_PER_BAR // TICKS_PER_BEAT  # our grid's bar, in beats
 
+NUMBERS = {int: (int, (int,), "a whole number"), float: (float, (int, float), "a number")}
 SCHEMA = {f.name: f for f in fields(RunOptions) if f.metadata.get("kind") is not dict}
 SAMPLING = ("temperature", "top_k", "top_p", "argmax", "seed")
 
@@ -182,25 +183,19 @@ def convert(name: str, value: Any, where: str) -> Any:
         if not isinstance(value, bool):
             raise bad("true or false")
         return value
-    if kind is int:
+    if kind in NUMBERS:
+        parse, types, expected = NUMBERS[kind]
         if text:
             try:
-                value = int(value)
+                value = parse(value)
             except ValueError:
-                raise bad("a whole number") from None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("a whole number")
-    elif kind is float:
-        if text:
-            try:
-                value = float(value)
-            except ValueError:
-                raise bad("a number") from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad("a number")
-        if not math.isfinite(value):
-            raise bad("a finite number")
-        value = float(value)
+                raise bad(expected) from None
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise bad(expected)
+        if kind is float:
+            if not math.isfinite(value):
+                raise bad("a finite number")
+            value = float(value)
     elif kind is str:
         if not isinstance(value, str):
             raise bad("text")
