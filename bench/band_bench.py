@@ -1,10 +1,10 @@
 """Playing with the band, measured: trading on a DAW's clock over real JACK ports, and the
 candidate search that picks each answer.
 
-`trade_session` is shared with tests/test_trade_e2e.py: a peer sends MIDI clock (Start,
-then 24 PPQN) and plays calls in the musician's turns; the daemon trades N bars with it over
-a chart. The figure that matters is the onset error of each answer's first note against
-its bar line (the pulse that starts that bar).
+`trade_session` is shared with tests/test_trade_e2e.py: a peer sends MIDI clock (Start, a
+Song Position Pointer, then 24 PPQN) and plays calls in the musician's turns; the daemon
+trades N bars with it over a chart. The figure that matters is the onset error of each
+answer's first note against its bar line (the pulse that starts that bar).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def trade_session(bpm: float, bars: int = 2, rounds: int = 2,
     clock = ClockSender(daemon.client, bpm)
     beat = 60 / bpm
     try:
+        clock.request(0xF2, 0, 0)  # Song Position Pointer: bar 1, as a DAW sends before playing
         clock.start()
         while not clock.pulses:
             time.sleep(0.001)
