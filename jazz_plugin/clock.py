@@ -19,6 +19,7 @@ JUMP_PULSES = 4  # pulses in a row off the fit, each further off than the last: 
 # (a stall that delivers late pulses in a burst is off by less and less: not a tempo change)
 JUMP_MIN = 0.004  # seconds; a residual below this is jitter whatever the fit says
 JUMP_SIGMAS = 4.0  # ... and so is one within this many residual standard deviations
+LOSS_MIN_PULSES = 8  # pulses in the fit before a gap can count as lost pulses
 LOST_PULSES_MAX = 3  # a longer gap is not lost pulses but a stall (the fit then restarts)
 LOST_TOLERANCE = 0.3  # how near a whole number of pulse intervals a gap must be to count
 DUPLICATE_RATIO = 0.25  # a pulse this soon after the last one's place on the line ...
@@ -199,7 +200,7 @@ class ExternalClock:
         whole number of pulses, are a new tempo (or a stall), which the fit follows. 0 means
         the pulse came again (JACK under load repeats events too): it is ignored.
         """
-        if len(self.history) < FIT_PULSES // 2 or self.last_pulse is None:
+        if len(self.history) < LOSS_MIN_PULSES or self.last_pulse is None:
             return 1
         interval = self.sec_per_tick * TICKS_PER_PULSE
         ratio = (t - self.time_of(self.anchor_tick)) / interval  # from the smoothed line
