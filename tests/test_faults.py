@@ -127,8 +127,8 @@ def _step_seconds(path: str) -> float:
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     session = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    feed = {"x": np.zeros((1, 312), np.float32), "h": np.zeros((1, 64), np.float32),
-            "c": np.zeros((1, 64), np.float32)}
+    feed = {i.name: np.zeros([1 if isinstance(d, str) else d for d in i.shape], np.float32)
+            for i in session.get_inputs()}  # [1, width] each: x, cond, h, c
     session.run(None, feed)
     t = time.perf_counter()
     session.run(None, feed)
