@@ -244,6 +244,12 @@ class Peer:
         return [m for _t, m in list(self.received) if len(m) == 3 and m[0] & 0xF0 == CC]
 
     def close(self) -> None:
+        """Callback off first: closing a JACK client whose process thread is waiting for the
+        GIL inside our callback deadlocks (JACK cancels that thread with the GIL's lock held)."""
+        self.inp.cancel_callback()
+        time.sleep(0.02)  # let a callback already waiting for the GIL run and return
+        self.inp.close_port()
+        self.out.close_port()
         self.out.delete()
         self.inp.delete()
 

@@ -26,6 +26,7 @@ API_NAMES = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK,
 IN_PORT_NAME, OUT_PORT_NAME = "jazz-in", "jazz-out"
 IN_SUFFIX, OUT_SUFFIX = "-in", "-out"  # our two MIDI clients are NAME-in and NAME-out
 CLIENT_NAME_MAX = 63  # bytes in a JACK (and ALSA) client name; JACK refuses longer ones
+CALLBACK_DRAIN = 0.02  # seconds between cancelling the input callback and closing the client
 INPUT_QUEUE_SIZE = 4096  # raw messages held between callback and loop; oldest dropped beyond
 JACK_START = "jackd{named} -d dummy -r 48000 -p 64 &"  # the next step when no server runs
 # any jazz-plugin's own port, as `ports` shows it (JACK may add -01; ALSA adds ' 128:0')
@@ -326,6 +327,7 @@ class MidiPorts:
         """Idempotent: closing twice, or after a failed open, is fine."""
         if self.midi_in is not None:
             self.midi_in.cancel_callback()
+            time.sleep(CALLBACK_DRAIN)  # a callback already waiting for the GIL runs out first
             self.midi_in.delete()
         if self.midi_out is not None:
             self.midi_out.delete()
