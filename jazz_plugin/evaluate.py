@@ -137,7 +137,8 @@ def held_out_label(engine: Engine, solos: Sequence[Solo]) -> str:
     if corpus.startswith("builtin"):
         return f"not trained on (the model learnt only {corpus.split(':')[0]})"
     if names is not None:
-        return "trained on (none of these solos is among the model's validation solos)"
+        return (f"not held out: none is among the model's validation solos (trained on, if "
+                f"they come from its corpus: {corpus.split(':')[0]})")
     return NOT_KNOWN
 
 

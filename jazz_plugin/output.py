@@ -6,6 +6,7 @@ output (stop, panic, SIGTERM, error, mode change, lost clock) goes through `Outp
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 from .midispec import (
@@ -20,6 +21,9 @@ from .midispec import (
 )
 
 __all__ = ["ALL_NOTES_OFF", "SUSTAIN_PEDAL", "Output", "silence_messages"]
+
+SILENCE_CHUNK = 8  # messages sent back to back when silencing ...
+SILENCE_GAP = 0.002  # ... then a pause longer than a MIDI server period (JACK: 1.3 ms at 64)
 
 
 def silence_messages(sounding: Iterable[tuple[int, int]],
@@ -88,7 +92,12 @@ class Output:
         self.sounding.clear()
 
     def silence(self) -> None:
-        """Note-offs, sustain up and all-notes-off on every channel we used."""
-        for msg in silence_messages(self.sounding, self.channels_used):
+        """Note-offs, sustain up, bend centre and all-notes-off on every channel we used.
+
+        Sent a few at a time: a MIDI server takes only so many events per period (JACK at
+        64 frames drops the rest of a burst), and these are the ones that must arrive."""
+        for i, msg in enumerate(silence_messages(self.sounding, self.channels_used)):
+            if i and i % SILENCE_CHUNK == 0:
+                time.sleep(SILENCE_GAP)
             self.send(msg)
         self.sounding.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -125,6 +126,14 @@ def jack_server() -> JackServer:
 def _marked_slow(path: str, name: str) -> bool:
     base = os.path.basename(path)
     return base in SLOW_FILES or f"{base}::{name.split('[')[0]}" in SLOW_TESTS
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection imported (TensorFlow, for the export tests) out of the garbage
+    collector: a full collection of that heap pauses this process for long enough that
+    the JACK peers living in it (their callbacks need the GIL) miss periods and lose events."""
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -278,8 +278,8 @@ def test_cli_says_which_solos_are_held_out(tiny_model, corpus, tmp_path):
 
 
 def test_cli_with_the_shipped_model_and_a_midi_file_with_chords(tmp_path):
-    """The shipped model (a previous-release one loads unconditioned) on a MIDI file whose
-    piano part gives the chords, and on the calls."""
+    """The shipped (chord-aware) model on a MIDI file whose piano part gives the chords, and
+    on the calls."""
     beat = 480
     melody = melody_messages([60, 62, 64, 65, 67, 69, 71, 72] * 12)  # 12 bars of eighths
     chords = []
@@ -292,9 +292,9 @@ def test_cli_with_the_shipped_model_and_a_midi_file_with_chords(tmp_path):
     proc = jazz("evaluate", "--calls", path)
     assert proc.returncode == 0, proc.stderr
     assert "'Sax'" in proc.stderr and "'Piano'" in proc.stderr  # which tracks gave what
-    assert "without conditioning" in proc.stdout
+    assert "hears chords and bar positions" in proc.stdout  # the shipped model is conditioned
     assert "fit: teacher-forced on 1 solos" in proc.stdout
-    assert "not trained on (the model learnt only builtin" in proc.stdout
+    assert "not held out: none is among the model's validation solos" in proc.stdout
     assert "1 solos (0 skipped" in proc.stdout
     rows = {ln.split("  ")[0]: ln.split() for ln in proc.stdout.splitlines()}
     assert rows["chord tones on beats 1 and 3"][-1] != "-"  # the piano's chords were heard
