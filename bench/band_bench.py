@@ -20,7 +20,7 @@ from jazz_plugin.harmony import parse_chart
 from jazz_plugin.sampling import Sampler
 from jazz_plugin.voice import Voice
 
-from .jackrig import ClockSender, Daemon, Peer, sleep_until
+from .jackrig import ClockSender, Daemon, Peer, every_note_closed, sleep_until
 from .table import Row, stats
 
 PULSES_PER_BAR = 96
@@ -37,7 +37,8 @@ class TradeResult:
     answers: int = 0
     strong: int = 0  # answer notes on beats 1 and 3
     strong_tones: int = 0  # ... that are chord tones of the chart
-    hanging: set = field(default_factory=set)
+    hanging: set = field(default_factory=set)  # sounding at the end, at the peer
+    closed: bool = False  # the daemon's own account: a note-off for every note-on
     stderr: str = ""
     exit_code: int = 0
 
@@ -70,7 +71,8 @@ def trade_session(bpm: float, bars: int = 2, rounds: int = 2,
         result = TradeResult()
         result.exit_code = daemon.stop()
         time.sleep(0.05)
-        result.hanging = peer.hanging()
+        result.hanging = peer.hanging(all_notes_off=True)
+        result.closed = every_note_closed(daemon.stderr)
         result.stderr = daemon.stderr
         ons, offs = peer.notes()
         peer.close()

@@ -126,7 +126,8 @@ def run_daemon(args: argparse.Namespace) -> int:
         st = imp.status
         status.log(f"stats: notes in {st.notes_in}, out {st.notes_out}, answers {st.answers}, "
                    f"input dropped {queue.dropped}, missed deadlines {imp.sched.missed}, "
-                   f"stuck input {st.stuck_input}, send errors {output.send_errors}")
+                   f"stuck input {st.stuck_input}, send errors {output.send_errors}, "
+                   f"note-ons {output.ons}, note-offs {output.offs}")
         if surface.summary():
             status.log(f"stats: {surface.summary()}")
         status.close()

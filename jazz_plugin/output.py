@@ -22,8 +22,8 @@ from .midispec import (
 
 __all__ = ["ALL_NOTES_OFF", "SUSTAIN_PEDAL", "Output", "silence_messages"]
 
-SILENCE_CHUNK = 8  # messages sent back to back when silencing ...
-SILENCE_GAP = 0.002  # ... then a pause longer than a MIDI server period (JACK: 1.3 ms at 64)
+SILENCE_CHUNK = 1  # messages sent back to back when silencing ...
+SILENCE_GAP = 0.0015  # ... then a pause longer than a MIDI server period (JACK: 1.3 ms at 64)
 
 
 def silence_messages(sounding: Iterable[tuple[int, int]],
@@ -48,6 +48,14 @@ class Output:
         self.channels_used: set[int] = {channel}
         self.muted = False
         self.send_errors = 0  # sends that failed (a dead output port); shown in the stats
+        self.ons = self.offs = 0  # our own note-ons sent, and the note-offs that closed them
+        self._own: set[tuple[int, int]] = set()  # our own notes sounding (not thru ones)
+
+    def _closed(self, keys) -> None:
+        for key in keys:
+            if key in self._own:
+                self._own.discard(key)
+                self.offs += 1
 
     def send(self, msg: list[int]) -> None:
         """Send raw bytes; a lost port must not take the daemon down with it."""
@@ -62,14 +70,18 @@ class Output:
             return
         if key in self.sounding:  # re-strike: close the old one first
             self.send([NOTE_OFF | self.channel, pitch, 0])
+            self._closed((key,))
         self.send([NOTE_ON | self.channel, pitch, velocity])
         self.sounding.add(key)
+        self._own.add(key)
+        self.ons += 1
 
     def note_off(self, pitch: int) -> None:
         key = (self.channel, pitch)
         if key in self.sounding:
             self.sounding.discard(key)
             self.send([NOTE_OFF | self.channel, pitch, 0])
+            self._closed((key,))
 
     def thru(self, msg: list[int]) -> None:
         """Pass an input message on, tracking its notes like our own, and every channel it
@@ -83,21 +95,25 @@ class Output:
                 self.sounding.add(key)
             else:
                 self.sounding.discard(key)
+                self._closed((key,))  # the musician's note-off closes ours on that key too
         self.send(msg)
 
     def release(self) -> None:
         """Note-offs for everything sounding (a clean interruption, no controller resets)."""
         for ch, pitch in sorted(self.sounding):
             self.send([NOTE_OFF | ch, pitch, 0])
+        self._closed(list(self.sounding))
         self.sounding.clear()
 
     def silence(self) -> None:
         """Note-offs, sustain up, bend centre and all-notes-off on every channel we used.
 
-        Sent a few at a time: a MIDI server takes only so many events per period (JACK at
-        64 frames drops the rest of a burst), and these are the ones that must arrive."""
+        Sent one per MIDI server period: these are the messages that must arrive, and a
+        burst sent back to back through rtmidi's JACK output came out garbled or lost here
+        (the last ones repeated as copies of an earlier one)."""
         for i, msg in enumerate(silence_messages(self.sounding, self.channels_used)):
             if i and i % SILENCE_CHUNK == 0:
                 time.sleep(SILENCE_GAP)
             self.send(msg)
+        self._closed(list(self.sounding))
         self.sounding.clear()

@@ -5,7 +5,15 @@ import time
 import pytest
 from conftest import jazz, one_error_line
 
-from bench.jackrig import CC, ClockSender, Daemon, Peer, grid_origin_from, wait_for
+from bench.jackrig import (
+    CC,
+    ClockSender,
+    Daemon,
+    Peer,
+    every_note_closed,
+    grid_origin_from,
+    wait_for,
+)
 from jazz_plugin.controls import DEFAULT_CC
 from jazz_plugin.output import ALL_NOTES_OFF, SUSTAIN_PEDAL
 
@@ -97,7 +105,8 @@ def test_sigterm_mid_answer_leaves_no_note_hanging(rig):
     assert wait_for(lambda: len(peer.notes()[0]) >= 2, 6), daemon.stderr
     assert daemon.stop(15) == 0
     time.sleep(0.1)
-    assert peer.hanging() == set()
+    assert peer.hanging(all_notes_off=True) == set()
+    assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
     assert [0xB4, SUSTAIN_PEDAL, 0] in peer.controls()
     assert [0xB4, ALL_NOTES_OFF, 0] in peer.controls()
     assert "Traceback" not in daemon.stderr
@@ -117,7 +126,8 @@ def test_mute_silences_and_panic_closes_everything(rig):
     assert wait_for(lambda: len(peer.notes(start)[0]) >= 1, 6), daemon.stderr
     peer.send(CC, DEFAULT_CC["panic"], 127)
     assert wait_for(lambda: [0xB4, ALL_NOTES_OFF, 0] in peer.controls(), 2)
-    assert peer.hanging() == set()
+    assert peer.hanging(all_notes_off=True) == set()
+    assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
     count = len(peer.notes()[0])
     time.sleep(1.0)
     assert len(peer.notes()[0]) == count  # the answer was dropped, not resumed

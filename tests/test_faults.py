@@ -14,7 +14,7 @@ import pytest
 import rtmidi
 from onnx import helper, numpy_helper
 
-from bench.jackrig import Daemon, JackServer, Peer, unique_server_name, wait_for
+from bench.jackrig import Daemon, JackServer, Peer, every_note_closed, unique_server_name, wait_for
 from jazz_plugin.engine import default_model_path
 from jazz_plugin.output import ALL_NOTES_OFF, SUSTAIN_PEDAL
 
@@ -63,7 +63,8 @@ def test_a_named_input_port_that_goes_away_and_comes_back_is_reconnected():
         assert daemon.stop() == 0
         peer.close()
         source.close()
-    assert peer.hanging() == set()
+    assert peer.hanging(all_notes_off=True) == set()
+    assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
 
 
 def test_the_daemon_survives_a_jack_server_restart(jack_server):
@@ -87,7 +88,8 @@ def test_the_daemon_survives_a_jack_server_restart(jack_server):
         assert wait_for(lambda: peer.notes(start)[0], 5), daemon.stderr
         assert daemon.stop() == 0
         peer.close()
-        assert peer.hanging() == set()
+        assert peer.hanging(all_notes_off=True) == set()
+        assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
         assert "Traceback" not in daemon.stderr
         assert bystander.proc.poll() is None and os.path.exists(bystander.socket_path)
     finally:
@@ -155,7 +157,8 @@ def test_slow_model_steps_are_skipped_and_counted_never_played_in_a_burst(tmp_pa
     ons = [t for t, _ch, _p in peer.notes()[0]]
     gaps = np.diff(ons)
     assert len(gaps) == 0 or gaps.min() > tick / 2, "late notes were played in a burst"
-    assert peer.hanging() == set()
+    assert peer.hanging(all_notes_off=True) == set()
+    assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -169,7 +172,8 @@ def test_a_signal_at_any_moment_closes_every_note(sig):
         assert daemon.stop(sig) == 0, daemon.stderr
         time.sleep(0.1)
         assert peer.notes()[0], "it was playing"
-        assert peer.hanging() == set()
+        assert peer.hanging(all_notes_off=True) == set()
+        assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
         controls = peer.controls()
         assert [0xB0, SUSTAIN_PEDAL, 0] in controls and [0xB0, ALL_NOTES_OFF, 0] in controls
         last_on = max(i for i, (_t, m) in enumerate(peer.received) if m[0] & 0xF0 == 0x90)

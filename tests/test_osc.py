@@ -8,7 +8,7 @@ import psutil
 import pytest
 from conftest import jazz, one_error_line
 
-from bench.jackrig import CC, Daemon, Peer, wait_for
+from bench.jackrig import CC, Daemon, Peer, every_note_closed, wait_for
 from bench.liverig import OscInbox, OscSender, osc_datagram, osc_port
 from jazz_plugin.controls import CONTROLS, DEFAULT_CC
 from jazz_plugin.osc import OUT_OF_RANGE, UNKNOWN, WRONG_TYPE, parse
@@ -213,7 +213,8 @@ def test_bad_osc_and_a_flood_are_counted_logged_once_and_never_stop_the_music(ja
         osc.close()
         inbox.close()
     assert code == 0 and "Traceback" not in daemon.stderr
-    assert peer.hanging() == set()
+    assert peer.hanging(all_notes_off=True) == set()
+    assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
     peer.close()
     for kind in {k for _d, k in BAD}:
         assert sum(f"OSC {kind}:" in ln for ln in daemon.lines) == 1, (kind, daemon.stderr)

@@ -15,4 +15,4 @@ def test_trade_answers_land_on_the_bar_line_over_the_chart_and_stay_in_their_tur
     assert res.overlaps == 0  # nothing sounds in the musician's turns
     assert res.strong >= 3 and res.strong_tones / res.strong >= 0.5, (res.strong_tones,
                                                                        res.strong)
-    assert res.hanging == set()
+    assert res.hanging == set() and res.closed, res.stderr
