@@ -31,6 +31,7 @@ from .surface import Surface
 
 FLUSH_DELAY = 0.1  # seconds for the MIDI server to deliver our last messages before closing
 PORT_CHECK_EVERY = 1.0  # seconds between checks of the MIDI server and named ports
+GIL_SWITCH_INTERVAL = 0.0005  # seconds; well under one JACK period (1.3 ms at 64 frames)
 SERVER_WAIT = 30.0  # seconds to wait for a lost JACK server before giving up
 # Signals that end the run the way Ctrl-C does: silence, then exit.
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT",
@@ -66,6 +67,10 @@ def resolve_options(args: argparse.Namespace) -> RunOptions:
 
 def run_daemon(args: argparse.Namespace) -> int:
     """The main job. Returns the exit code."""
+    # The MIDI input callback runs on JACK's process thread and needs the GIL: with Python's
+    # default 5 ms switch interval, a candidate search on this thread held it for several
+    # JACK periods, and JACK dropped the input events of the periods missed.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     o = resolve_options(args)
     sampler = Sampler.from_options(o.temperature, o.top_k, o.top_p, o.argmax, o.seed)
     controls = Controls(o.cc)
