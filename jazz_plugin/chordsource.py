@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 
 from .codec import Note
-from .conditioning import TICKS_PER_BEAT, mask_pcs, pcs_mask
+from .conditioning import TICKS_PER_BEAT, pcs_mask
 from .harmony import Changes, chord_from_mask, estimate_key, parse_chart, read_chart_file
 
 CHORD_WINDOW_BEATS = 2.0  # notes released this recently still count (arpeggiated comping)
@@ -141,8 +141,3 @@ def chart_from_options(text: str | None, path: str | None) -> Changes | None:
     if path is not None:
         return read_chart_file(path)
     return None
-
-
-def chord_tones(mask: int) -> list[int]:
-    """Pitch classes of a mask (for tests and the scorer)."""
-    return mask_pcs(mask)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gc
 import os
 import subprocess
@@ -102,6 +103,16 @@ def write_midi(path: str, tracks: list[list[mido.Message]], ticks_per_beat: int 
         mid.tracks.append(track)
     mid.save(path)
     return path
+
+
+def write_csv(path, header: list[str], rows: list[list]) -> str:
+    """A small CSV fixture (folders made as needed); returns its path."""
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
 
 
 def melody_messages(pitches: list[int], beat: int = 240, channel: int = 0) -> list[mido.Message]:

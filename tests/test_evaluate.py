@@ -1,6 +1,5 @@
 """`jazz-plugin evaluate` and the musical figures, on fixture solos and real ONNX models."""
 
-import csv
 import json
 import math
 import os
@@ -9,7 +8,7 @@ import shutil
 import mido
 import numpy as np
 import pytest
-from conftest import jazz, melody_messages, one_error_line, write_midi
+from conftest import jazz, melody_messages, one_error_line, write_csv, write_midi
 
 from jazz_plugin.codec import Codec, Note
 from jazz_plugin.conditioning import cond_matrix
@@ -136,12 +135,6 @@ SOLOS = {
 CHORD_TONES = {"-7": (0, 3, 7, 10), "7": (0, 4, 7, 10), "j7": (0, 4, 7, 11)}
 
 
-def _write(path, header, rows):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
 
 
 def wjazzd_folder(root) -> str:
@@ -159,10 +152,10 @@ def wjazzd_folder(root) -> str:
                     melody.append([bar, beat, BEATDUR, 4, 3, length * BEATDUR / 12, 4, 0.0, 4,
                                    f"{pitch}.0", 0, tatum])
                 beats.append([bar, "", beat, symbol if beat == 1 else "", 1, "", 0.0, ""])
-        _write(os.path.join(folder, "melody", f"{name}_Solo.csv"), MELODY_HEADER, melody)
-        _write(os.path.join(folder, "beats", f"{name}_Solo.csv"), BEATS_HEADER, beats)
+        write_csv(os.path.join(folder, "melody", f"{name}_Solo.csv"), MELODY_HEADER, melody)
+        write_csv(os.path.join(folder, "beats", f"{name}_Solo.csv"), BEATS_HEADER, beats)
         index.append([k + 1, f"{name}_FINAL.sv", performer, name.split("_")[1]])
-    _write(os.path.join(folder, "solos.csv"), ["melid", "filename_sv", "performer", "title"],
+    write_csv(os.path.join(folder, "solos.csv"), ["melid", "filename_sv", "performer", "title"],
            index)
     return folder
 

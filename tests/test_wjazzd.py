@@ -1,9 +1,9 @@
 """The Weimar Jazz Database importer, on small fixture folders in its CSV export format."""
 
-import csv
 import os
 
 import pytest
+from conftest import write_csv
 
 from export.corpus import load_wjazzd_corpus
 from jazz_plugin.codec import Codec, Note
@@ -58,13 +58,6 @@ def beats_rows(beats):
     return [[bar, "", beat, chord, 1, "", 0.0, ""] for bar, beat, chord in beats]
 
 
-def write_csv(path, header, rows):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return str(path)
 
 
 def write_solo(folder, name, notes, beats=SWING_BEATS, period=4):
