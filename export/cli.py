@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
 import tempfile
 from typing import TYPE_CHECKING
@@ -16,6 +17,8 @@ from jazz_plugin.evaluate import load_solos
 from jazz_plugin.modelinfo import ModelInfo
 from jazz_plugin.wjazzd import licence_line
 
+from .checkpoint import Checkpoints
+from .cluster import Cluster, from_options, make_strategy
 from .corpus import Corpus, builtin_corpus, load_midi_corpus, load_wjazzd_corpus
 from .dataset import KEY_CHORD_RATE, NO_CHORD_RATE, make_dataset, make_eval_set
 from .quality import Score, baseline_scores, lstm_score, quality_table, scores_by
@@ -45,14 +48,34 @@ def check_writable(out: str) -> bool:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Train and write DIR/model.onnx and DIR/model.weights.h5; prints the quality table."""
+    """Train and write DIR/model.onnx and DIR/model.weights.h5; prints the quality table.
+
+    SIGTERM (a cluster scheduler's stop) ends it like Ctrl-C: the last epoch's checkpoint
+    stays, and --resume goes on from it.
+    """
     created = check_writable(args.out)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _export(args)
     except BaseException:
         if created and not os.listdir(args.out):
             os.rmdir(args.out)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def checkpoint_folder(args: argparse.Namespace, cluster: Cluster | None) -> str:
+    """This worker's checkpoints: the chief's in the folder, the others' below it, so a
+    folder shared by every worker holds them all without a clash."""
+    folder = args.checkpoints or os.path.join(args.out, "checkpoints")
+    if cluster is not None and not cluster.chief:
+        folder = os.path.join(folder, f"worker-{cluster.index}")
+    return folder
 
 
 def load_corpus(args: argparse.Namespace, codec: Codec) -> tuple[Corpus, str]:
@@ -78,6 +101,7 @@ def check_hyperparameters(args: argparse.Namespace) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     check_hyperparameters(args)
+    cluster = from_options(args.workers, args.worker_index)
     codec = Codec()
     corpus, licence = load_corpus(args, codec)
     print(f"corpus: {corpus.summary}", file=sys.stderr)
@@ -92,12 +116,29 @@ def _export(args: argparse.Namespace) -> int:
           f"n_a={args.n_a}", file=sys.stderr)
     from .onnx_export import save_onnx, to_onnx  # TensorFlow loads only once input is good
 
+    label = f"[{cluster.label()}] " if cluster and cluster.size > 1 else ""
+    if label:
+        print(f"{label}joining {', '.join(cluster.addresses)}; the first step waits for every "
+              f"worker", file=sys.stderr, flush=True)
+    strategy = make_strategy(cluster)  # before any TensorFlow op runs
+    if strategy.num_replicas_in_sync > 1:
+        print(f"{label}training on {strategy.num_replicas_in_sync} replicas "
+              f"({type(strategy).__name__})", file=sys.stderr)
+    checkpoints = Checkpoints(checkpoint_folder(args, cluster))
     result = train(ds, codec.n_values, args.n_a, epochs=args.epochs, unrolled=args.unrolled,
-                   seed=args.seed, lr=args.lr, batch_size=args.batch_size, dropout=args.dropout)
-    print(f"trained ({'unrolled djmodel' if args.unrolled else 'fused'}): first epoch "
-          f"{result.first_epoch_s:.1f} s, all {args.epochs} epochs {result.total_s:.1f} s, "
+                   seed=args.seed, lr=args.lr, batch_size=args.batch_size, dropout=args.dropout,
+                   strategy=strategy, checkpoints=checkpoints, resume=args.resume, label=label)
+    ran = args.epochs - result.first_epoch
+    resumed = f" (resumed after epoch {result.first_epoch})" if result.first_epoch else ""
+    print(f"{label}trained ({'unrolled djmodel' if args.unrolled else 'fused'}){resumed}: first "
+          f"epoch {result.first_epoch_s:.1f} s, {ran} epochs {result.total_s:.1f} s, "
+          f"{result.tokens_per_s:,.0f} tokens/s, "
           f"final loss/token {result.final_loss:.4f}; kept epoch {result.best_epoch} "
-          f"(validation loss/token {result.best_val_loss:.4f})", file=sys.stderr)
+          f"(validation loss/token {result.best_val_loss:.4f}); checkpoints in "
+          f"{checkpoints.folder}", file=sys.stderr)
+    if cluster is not None and not cluster.chief:
+        print(f"{label}done; the chief writes the model", file=sys.stderr)
+        return 0
     scores, by_performer = held_out_scores(result, ds, codec)
     if len(by_performer) > 1:
         print(quality_table(by_performer, "LSTM on the held-out solos, by performer (most "

@@ -211,14 +211,12 @@ def tf_cond(chord, next_chord, ref_pc, pos):
     return tf.concat(parts, axis=-1)  # [..., COND_WIDTH]
 
 
-def tf_dataset(ds: Dataset, starts: np.ndarray, batch_size: int, n_a: int,
-               training: bool, unrolled: bool = False, seed: int = 0, chords: str = "real"):
-    """Batches ((X, COND, a0, c0), Y) for Keras, made in the graph from window offsets.
+def _expander(ds: Dataset, n_a: int):
+    """The in-graph function: window starts [B] and chord draws [B] -> ((X, COND, a0, c0), Y).
 
-    X [B, Tx, n_values] one-hot, COND [B, Tx, COND_WIDTH], a0 = c0 = zeros [B, n_a];
-    Y int targets [B, Tx] (a tuple of Tx [B] for the unrolled djmodel). Training batches
-    are reshuffled every epoch and get chord dropout; other batches come in order, with
-    `chords` "real", "key" (the solo's key chord throughout) or "none" in every window.
+    X [B, Tx, n_values] one-hot, COND [B, Tx, COND_WIDTH], a0 = c0 = zeros [B, n_a],
+    Y int targets [B, Tx]. A draw below NO_CHORD_RATE removes the chords; the next
+    KEY_CHORD_RATE of draws give the solo's key chord throughout; the rest the real chords.
     """
     import tensorflow as tf
 
@@ -226,7 +224,7 @@ def tf_dataset(ds: Dataset, starts: np.ndarray, batch_size: int, n_a: int,
     rec = {k: tf.constant(v, tf.int32) for k, v in ds.records.items()}  # [N] each
     offsets = tf.range(tx + 1, dtype=tf.int32)
 
-    def expand(start, draw):  # start [B]; draw [B] in [0, 1) picks the window's chords
+    def expand(start, draw):
         idx = start[:, None] + offsets  # [B, Tx + 1]
         tokens = tf.gather(rec["tokens"], idx)  # [B, Tx + 1]
         step = idx[:, :-1]  # [B, Tx]
@@ -239,21 +237,74 @@ def tf_dataset(ds: Dataset, starts: np.ndarray, batch_size: int, n_a: int,
                        tf.gather(rec["pos"], step))  # [B, Tx, COND_WIDTH]
         X = tf.one_hot(tokens[:, :-1], n_values)  # [B, Tx, n_values]
         zeros = tf.zeros([tf.shape(start)[0], n_a])  # [B, n_a]
-        Y = tokens[:, 1:]  # [B, Tx]
-        if unrolled:
-            Y = tuple(Y[:, t] for t in range(tx))  # Tx x [B]
-        return (X, cond, zeros, zeros), Y
+        return (X, cond, zeros, zeros), tokens[:, 1:]
 
-    def uniform(r):  # a random int64 -> [0, 1)
-        return tf.cast(r % 1_000_000, tf.float32) / 1e6
+    return expand
 
+
+def tf_dataset(ds: Dataset, starts: np.ndarray, batch_size: int, n_a: int,
+               chords: str = "real"):
+    """Batches ((X, COND, a0, c0), Y) of the windows at `starts`, in order, for scoring.
+
+    Every window hears `chords`: "real", "key" (the solo's key chord throughout) or "none".
+    """
+    import tensorflow as tf
+
+    fixed = {"real": 1.0, "key": NO_CHORD_RATE, "none": 0.0}[chords]
     windows = tf.data.Dataset.from_tensor_slices(tf.constant(starts, tf.int32))
-    if training:
-        windows = windows.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
-        draws = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).map(
-            uniform)
-    else:  # the one draw that gives every window the same chords
-        fixed = {"real": 1.0, "key": NO_CHORD_RATE, "none": 0.0}[chords]
-        draws = tf.data.Dataset.from_tensors(tf.constant(fixed, tf.float32)).repeat()
+    draws = tf.data.Dataset.from_tensors(tf.constant(fixed, tf.float32)).repeat()
     batches = tf.data.Dataset.zip((windows, draws)).batch(batch_size)
-    return batches.map(expand, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return batches.map(_expander(ds, n_a), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(ds: Dataset, batch_size: int) -> int:
+    """Global batches in one epoch; the last partial one is dropped (see train_batches)."""
+    steps = len(ds.train_starts) // batch_size
+    if steps == 0:
+        raise CorpusError(f"--batch-size {batch_size} is more than the "
+                          f"{len(ds.train_starts)} training windows; use a smaller one")
+    return steps
+
+
+def train_batches(ds: Dataset, batch_size: int, n_a: int, seed: int, first_epoch: int,
+                  epochs: int, context=None):
+    """Training batches of epochs first_epoch .. epochs-1 for one input pipeline.
+
+    Each epoch's window order and chord draws are a pure function of (seed, epoch), so a
+    resumed run sees exactly what an uninterrupted one would have, and every worker
+    computes the same order without talking to the others. Global batch b of an epoch is
+    windows b*G .. (b+1)*G-1 of that order (G = `batch_size`); the pipeline of worker w
+    of W takes its G/W slice of it, cut into per-replica batches for its local replicas in
+    turn. So one worker or many, the gradient of step b is the mean over the same G
+    windows. `context` is the tf.distribute.InputContext (None: one pipeline, one replica).
+    """
+    import tensorflow as tf
+
+    n_pipes = context.num_input_pipelines if context else 1
+    pipe = context.input_pipeline_id if context else 0
+    replicas = context.num_replicas_in_sync if context else 1
+    if batch_size % replicas:
+        raise CorpusError(f"--batch-size {batch_size} does not split evenly over "
+                          f"{replicas} replicas; use a multiple of {replicas}")
+    per_replica = batch_size // replicas
+    per_pipe = batch_size // n_pipes
+    steps = steps_per_epoch(ds, batch_size)
+    n = len(ds.train_starts)
+    starts = tf.constant(ds.train_starts, tf.int32)
+
+    def epoch(e):  # e: int64 scalar
+        seeds = tf.stack([tf.constant(seed, tf.int64), e])
+        order = tf.argsort(tf.random.stateless_uniform([n], seed=seeds))
+        draws = tf.random.stateless_uniform([n], seed=seeds + [1, 0])
+
+        def mine(values):  # [n] in epoch order -> [steps * local replicas, per_replica]
+            grid = tf.reshape(values[:steps * batch_size], [steps, batch_size])
+            return tf.reshape(grid[:, pipe * per_pipe:(pipe + 1) * per_pipe], [-1, per_replica])
+
+        return tf.data.Dataset.from_tensor_slices((mine(tf.gather(starts, order)),
+                                                   mine(draws)))
+
+    batches = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch)
+    return batches.map(_expander(ds, n_a), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE)

@@ -1,18 +1,27 @@
-"""Train the shared LSTM_cell and densor, fused (default) or through the unrolled djmodel.
+"""Train the shared LSTM_cell and densor, fused (default) or through the unrolled djmodel,
+on one device or many under tf.distribute.
 
-Batches come from `dataset.tf_dataset`: window offsets expanded into one-hots and
-conditioning vectors inside the graph. The fused path runs the same weights over the whole
-window as one sequence layer; the unrolled djmodel spends most of its time building Tx
-copies of the graph. Both end with the weights of the best validation epoch in LSTM_cell
-and densor, ready for music_inference_model and ONNX export.
+The loop is TensorFlow's own distributed training loop: `strategy.run` takes one step on
+every replica and the optimizer sums the gradients across them (an all-reduce), so one
+process, several local GPUs (MirroredStrategy) and several workers
+(MultiWorkerMirroredStrategy) run the same code. Batches come from
+`dataset.train_batches`: window offsets expanded into one-hots and conditioning vectors
+inside the graph, each worker taking its slice of every global batch. The fused path runs
+the same weights over the whole window as one sequence layer; the unrolled djmodel spends
+most of its time building Tx copies of the graph.
+
+Every epoch ends with a validation pass (each worker on its own, the same numbers) and a
+checkpoint; the weights of the best validation epoch end up in LSTM_cell and densor, ready
+for music_inference_model and ONNX export.
 """
 
 from __future__ import annotations
 
+import hashlib
 import resource
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .model import import_tensorflow_quietly
 
@@ -20,15 +29,20 @@ import_tensorflow_quietly()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
-from .dataset import Dataset, tf_dataset  # noqa: E402
+from jazz_plugin.errors import ConfigError  # noqa: E402
+
+from .checkpoint import Checkpoints, Saved, check_settings  # noqa: E402
+from .cluster import agree, explain  # noqa: E402
+from .dataset import Dataset, steps_per_epoch, tf_dataset, train_batches  # noqa: E402
 from .model import djmodel, fused_model, make_layers, sync_back  # noqa: E402
 
 # Defaults for the real corpus (WJazzD: ~190k notes, 420 solos), from a sweep on a third of
 # it (val loss/token, best epoch kept): lr 0.003 / batch 32 / dropout 0.3 gave 3.382 against
 # 3.390-3.413 for lr 0.01 with dropout 0-0.4 and batch 32-64, and learnt without jumps.
 LEARNING_RATE = 0.003  # Adam step size: higher learns faster, too high overfits sooner
-BATCH_SIZE = 32  # windows per step: smaller gives more (noisier) steps per epoch
+BATCH_SIZE = 32  # windows per step, over all workers: smaller gives more (noisier) steps
 DROPOUT = 0.3  # on the LSTM input while training: more fights overfitting a small corpus
 EPOCHS = 100  # passes over the training windows (the best validation epoch is kept)
 SCORE_BATCH = 256  # windows per batch when scoring (no gradients: larger is fine)
@@ -46,10 +60,34 @@ class TrainResult:
     final_loss: float  # mean cross-entropy per token on the training windows, last epoch
     best_epoch: int  # the epoch whose weights were kept (lowest validation loss)
     best_val_loss: float
-    epoch_times: list[float]  # seconds since fit() began, at the end of each epoch
-    losses: list[float]  # training loss per token, each epoch
+    epoch_times: list[float]  # seconds since this run's first step, at the end of each epoch
+    losses: list[float]  # training loss per token, each epoch of this run
     hyperparameters: dict  # what this run used, for the model's metadata
     peak_rss_mb: float  # the process's peak resident memory at the end of training
+    first_epoch: int = 0  # epochs already done when this run began (a resumed run: > 0)
+    tokens_per_s: float = 0.0  # training tokens per second over all workers, after epoch 1
+    replicas: int = 1  # replicas in sync (workers x local devices)
+
+
+@dataclass
+class History:
+    """What the epochs so far gave: saved in every checkpoint, so a resumed run goes on."""
+
+    losses: list[float] = field(default_factory=list)
+    val_losses: list[float] = field(default_factory=list)
+    best_val: float = float("inf")
+    best_epoch: int = 0
+    best_weights: list[np.ndarray] | None = None
+
+    def state(self) -> dict:
+        return {"losses": self.losses, "val_losses": self.val_losses,
+                "best_val": self.best_val, "best_epoch": self.best_epoch}
+
+    @classmethod
+    def from_saved(cls, saved: Saved) -> History:
+        s = saved.state
+        return cls(list(s["losses"]), list(s["val_losses"]), float(s["best_val"]),
+                   int(s["best_epoch"]), saved.arrays.get("best"))
 
 
 def _clock(seconds: float) -> str:
@@ -57,94 +95,215 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-class EpochPrinter(keras.callbacks.Callback):
-    """One line per epoch on stderr, and the weights of the best validation epoch.
-
-    A small corpus overfits long before the last epoch; keeping the epoch with the lowest
-    held-out loss gives the model that generalises, whatever --epochs says.
-    """
-
-    def __init__(self, epochs: int, tx: int, per_output_sum: bool, layers_: list,
-                 verbose: bool) -> None:
-        super().__init__()
-        self.epochs, self.tx, self.per_output_sum = epochs, tx, per_output_sum
-        self.layers_, self.verbose = layers_, verbose
-        self.start = self.epoch_start = time.perf_counter()
-        self.epoch_times: list[float] = []
-        self.best_val, self.best_epoch, self.best_weights = float("inf"), 0, None
-        self.losses: list[float] = []
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.epoch_start = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        now = time.perf_counter()
-        self.epoch_times.append(now - self.start)
-        logs = logs or {}
-        scale = 1 / self.tx if self.per_output_sum else 1.0
-        loss = logs.get("loss", float("nan")) * scale
-        val = logs.get("val_loss", float("nan")) * scale
-        self.losses.append(loss)
-        if val < self.best_val:
-            self.best_val, self.best_epoch = val, epoch + 1
-            self.best_weights = [layer.get_weights() for layer in self.layers_]
-        if self.verbose:
-            # the first epoch includes tracing: later ones predict the rest better
-            per_epoch = (self.epoch_times[-1] - self.epoch_times[0]) / epoch if epoch else (
-                now - self.epoch_start)
-            eta = per_epoch * (self.epochs - epoch - 1)
-            best = " *" if self.best_epoch == epoch + 1 else ""
-            print(f"epoch {epoch + 1:>4}/{self.epochs}  train {loss:.4f}  val {val:.4f}{best:2}  "
-                  f"{now - self.epoch_start:6.1f} s  ETA {_clock(eta)}", file=sys.stderr,
-                  flush=True)
-
-    def restore_best(self) -> None:
-        if self.best_weights is not None:
-            for layer, weights in zip(self.layers_, self.best_weights, strict=True):
-                layer.set_weights(weights)
-
-
 def peak_rss_mb() -> float:
     """This process's peak resident set size so far, in MB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def data_fingerprint(ds: Dataset) -> str:
+    """A short hash of the training data and windows: workers and resumed runs must match."""
+    h = hashlib.sha256()
+    for key in sorted(ds.records):
+        h.update(np.ascontiguousarray(ds.records[key]).tobytes())
+    h.update(np.ascontiguousarray(ds.train_starts).tobytes())
+    h.update(np.ascontiguousarray(ds.val_starts).tobytes())
+    return h.hexdigest()[:12]
+
+
+def token_nll(model: keras.Model, inputs, y, training: bool):
+    """Per-token cross-entropy [B, Tx] of the fused or unrolled model on one batch."""
+    probs = model(inputs, training=training)
+    if isinstance(probs, (list, tuple)):  # the unrolled djmodel: Tx x [B, n_values]
+        probs = tf.stack(probs, axis=1)
+    return keras.losses.sparse_categorical_crossentropy(y, probs)  # [B, Tx]
+
+
 def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: bool = False,
           seed: int = 0, verbose: bool = True, lr: float | None = None,
-          batch_size: int | None = None, dropout: float | None = None) -> TrainResult:
-    """Train from a fresh initialisation; deterministic for a given seed on one machine.
+          batch_size: int | None = None, dropout: float | None = None, strategy=None,
+          checkpoints: Checkpoints | None = None, resume: bool = False,
+          label: str = "") -> TrainResult:
+    """Train from a fresh initialisation, or from `checkpoints` with `resume`.
 
-    `lr`, `batch_size` and `dropout` default (None) to LEARNING_RATE, BATCH_SIZE, DROPOUT.
+    Deterministic for a given seed on one machine; the data order depends on (seed, epoch)
+    only, so a resumed run ends where an uninterrupted one would. `lr`, `batch_size` and
+    `dropout` default (None) to LEARNING_RATE, BATCH_SIZE (or all the windows of a tinier
+    corpus), DROPOUT; `batch_size` is global, split over the replicas. `strategy` is a
+    tf.distribute strategy (default: none); `label` prefixes this worker's log lines.
     """
     lr = LEARNING_RATE if lr is None else lr
-    bs = BATCH_SIZE if batch_size is None else batch_size
     p = DROPOUT if dropout is None else dropout
-    keras.utils.set_random_seed(seed)
-    LSTM_cell, densor, reshaper = make_layers(n_values, n_a, dropout=p)
+    strategy = strategy or tf.distribute.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    bs = batch_size or max(replicas, min(BATCH_SIZE, len(ds.train_starts)) // replicas * replicas)
     tx = ds.tx
-    train_data = tf_dataset(ds, ds.train_starts, bs, n_a, training=True, unrolled=unrolled,
-                            seed=seed)
-    val_data = tf_dataset(ds, ds.val_starts, SCORE_BATCH, n_a, training=False,
-                          unrolled=unrolled)
-    optimizer = keras.optimizers.Adam(learning_rate=lr)
-    if unrolled:
-        model = djmodel(tx, LSTM_cell, densor, reshaper)
-        printer = EpochPrinter(epochs, tx, True, [LSTM_cell, densor], verbose)
+    steps = steps_per_epoch(ds, bs)
+    settings = {"n_values": n_values, "n_a": n_a, "tx": tx, "lr": lr, "batch_size": bs,
+                "dropout": p, "seed": seed, "unrolled": unrolled, "data": data_fingerprint(ds)}
+    keras.utils.set_random_seed(seed)
+    with strategy.scope():
+        LSTM_cell, densor, reshaper = make_layers(n_values, n_a, dropout=p)
+        if unrolled:
+            model, trained = djmodel(tx, LSTM_cell, densor, reshaper), [LSTM_cell, densor]
+        else:
+            model, seq = fused_model(tx, LSTM_cell, densor)
+            trained = [seq, densor]
+        optimizer = keras.optimizers.Adam(learning_rate=lr)
+        optimizer.build(model.trainable_variables)
+
+    history, first = History(), 0
+    if resume:
+        saved = _resume(strategy, checkpoints, settings)
+        first, history = saved.epoch, History.from_saved(saved)
+        for v, a in zip(model.variables, saved.arrays["model"], strict=True):
+            v.assign(a)
+        for v, a in zip(optimizer.variables, saved.arrays["optimizer"], strict=True):
+            v.assign(a)
     else:
-        model, seq = fused_model(tx, LSTM_cell, densor)
-        printer = EpochPrinter(epochs, tx, False, [seq, densor], verbose)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
-    model.fit(train_data, epochs=epochs, verbose=0, validation_data=val_data, shuffle=False,
-              callbacks=[printer])  # tf_dataset reshuffles the training windows itself
-    printer.restore_best()
+        _agree_on(strategy, [0, int(settings["data"], 16) >> 20])
+        if checkpoints is not None:
+            checkpoints.clear()
+    if first >= epochs:
+        raise ConfigError(f"--resume: the checkpoint has all {first} epochs already; "
+                          f"ask for more with --epochs")
+
+    batches = strategy.distribute_datasets_from_function(
+        lambda context: train_batches(ds, bs, n_a, seed, first, epochs, context))
+    batch_iter = iter(batches)
+    scale = 1.0 / (bs * tx)  # each replica's share of the global mean per token
+
+    @tf.function
+    def train_step(iterator):
+        def step(inputs, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(token_nll(model, inputs, y, training=True)) * scale
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+
+        return strategy.reduce("SUM", strategy.run(step, args=next(iterator)), axis=None)
+
+    validate = _validator(model, ds, n_a)
+    start = time.perf_counter()
+    epoch_times: list[float] = []
+    try:
+        for epoch in range(first, epochs):
+            epoch_start = time.perf_counter()
+            loss = float(np.mean([train_step(batch_iter) for _ in range(steps)]))
+            val = validate()
+            epoch_times.append(time.perf_counter() - start)
+            history.losses.append(loss)
+            history.val_losses.append(val)
+            if val < history.best_val:
+                history.best_val, history.best_epoch = val, epoch + 1
+                history.best_weights = [w for layer in trained for w in layer.get_weights()]
+            if checkpoints is not None:
+                checkpoints.save(Saved(epoch + 1, {
+                    "model": [v.numpy() for v in model.variables],
+                    "optimizer": [v.numpy() for v in optimizer.variables],
+                    "best": history.best_weights}, dict(history.state(), settings=settings)))
+            if verbose:
+                _print_epoch(label, epoch, epochs, first, loss, val, history.best_epoch,
+                             epoch_times, time.perf_counter() - epoch_start)
+    except KeyboardInterrupt:
+        print(f"{label}interrupted; {_saved_note(checkpoints)}", file=sys.stderr, flush=True)
+        raise
+    except tf.errors.OpError as e:  # a collective failed: another worker died or hung
+        if replicas == 1:
+            raise
+        raise explain(e, _saved_note(checkpoints)) from None
+
+    weights = history.best_weights or [w for layer in trained for w in layer.get_weights()]
+    at = 0
+    for layer in trained:
+        n = len(layer.get_weights())
+        layer.set_weights(weights[at:at + n])
+        at += n
     if not unrolled:
         sync_back(seq, LSTM_cell)
+    LSTM_cell, densor, reshaper = _plain_copies(LSTM_cell, densor, n_values, n_a, p)
     hyper = {"n_a": n_a, "tx": tx, "lr": lr, "batch_size": bs, "dropout": p, "epochs": epochs,
-             "best_epoch": printer.best_epoch, "unrolled": unrolled, "seed": seed}
-    return TrainResult(LSTM_cell, densor, reshaper, printer.epoch_times[0],
-                       printer.epoch_times[-1], printer.losses[-1], printer.best_epoch,
-                       printer.best_val, printer.epoch_times, printer.losses, hyper,
-                       peak_rss_mb())
+             "best_epoch": history.best_epoch, "unrolled": unrolled, "seed": seed,
+             "replicas": replicas}
+    run_s = epoch_times[-1] - epoch_times[0]
+    tokens = (len(epoch_times) - 1) * steps * bs * tx
+    return TrainResult(LSTM_cell, densor, reshaper, epoch_times[0], epoch_times[-1],
+                       history.losses[-1], history.best_epoch, history.best_val, epoch_times,
+                       history.losses[first:], hyper, peak_rss_mb(), first,
+                       tokens / run_s if run_s > 0 else 0.0, replicas)
+
+
+def _saved_note(checkpoints: Checkpoints | None) -> str:
+    """Where an interrupted run stands, and how to go on."""
+    done = checkpoints.epochs() if checkpoints is not None else []
+    if not done:
+        return "no epoch was saved"
+    return (f"{done[-1]} epochs are saved in {checkpoints.folder}: run the same command "
+            f"with --resume (on every worker, in a cluster)")
+
+
+def _print_epoch(label: str, epoch: int, epochs: int, first: int, loss: float, val: float,
+                 best_epoch: int, epoch_times: list[float], seconds: float) -> None:
+    """One line per epoch on stderr; the first epoch includes tracing, so later ones give
+    the ETA."""
+    done = len(epoch_times)
+    per_epoch = (epoch_times[-1] - epoch_times[0]) / (done - 1) if done > 1 else seconds
+    eta = per_epoch * (epochs - epoch - 1)
+    best = " *" if best_epoch == epoch + 1 else ""
+    print(f"{label}epoch {epoch + 1:>4}/{epochs}  train {loss:.4f}  val {val:.4f}{best:2}  "
+          f"{seconds:6.1f} s  ETA {_clock(eta)}", file=sys.stderr, flush=True)
+
+
+def _agree_on(strategy, values: list[int]) -> list[list[int]]:
+    """Every worker's values; refuses to train when their data differ."""
+    rows = agree(strategy, values)
+    if len({r[1] for r in rows}) > 1:
+        raise ConfigError("the workers hold different training data (corpus, --tx or "
+                          "--seed differ); give every worker the same corpus and options")
+    return rows
+
+
+def _resume(strategy, checkpoints: Checkpoints | None, settings: dict) -> Saved:
+    """The checkpoint every worker has: the newest epoch they all saved."""
+    if checkpoints is None:
+        raise ConfigError("--resume needs a checkpoint folder")
+    mine = checkpoints.latest_readable()
+    rows = _agree_on(strategy, [mine, int(settings["data"], 16) >> 20])
+    epoch = min(r[0] for r in rows)
+    if epoch == 0:
+        raise ConfigError(f"--resume: no checkpoint in {checkpoints.folder} "
+                          f"{'on some worker ' if mine else ''}to resume from; drop --resume "
+                          f"to start afresh")
+    saved = checkpoints.load(epoch)
+    check_settings(saved, settings, checkpoints.folder)
+    return saved
+
+
+def _validator(model: keras.Model, ds: Dataset, n_a: int):
+    """The mean NLL per token on the validation windows, with their real chords.
+
+    Every worker runs it on its own copy of the weights (which all agree), so it needs no
+    collective and every worker picks the same best epoch.
+    """
+    data = tf_dataset(ds, ds.val_starts, SCORE_BATCH, n_a)
+
+    @tf.function(reduce_retracing=True)
+    def batch_nll(inputs, y):
+        return tf.reduce_sum(token_nll(model, inputs, y, training=False))
+
+    def validate() -> float:
+        total = sum(float(batch_nll(inputs, y)) for inputs, y in data)
+        return total / (len(ds.val_starts) * ds.tx)
+
+    return validate
+
+
+def _plain_copies(LSTM_cell, densor, n_values: int, n_a: int, dropout: float):
+    """The trained layers again, outside any strategy: what scoring and ONNX export use."""
+    cell, dense, reshaper = make_layers(n_values, n_a, dropout=dropout)
+    cell.set_weights(LSTM_cell.get_weights())
+    dense.set_weights(densor.get_weights())
+    return cell, dense, reshaper
 
 
 def score_windows(LSTM_cell: keras.layers.LSTM, densor: keras.layers.Dense, ds: Dataset,
@@ -156,8 +315,7 @@ def score_windows(LSTM_cell: keras.layers.LSTM, densor: keras.layers.Dense, ds: 
     """
     model, _ = fused_model(ds.tx, LSTM_cell, densor)
     nll, hits = [], []
-    for inputs, Y in tf_dataset(ds, starts, SCORE_BATCH, LSTM_cell.units, training=False,
-                                chords=chords):
+    for inputs, Y in tf_dataset(ds, starts, SCORE_BATCH, LSTM_cell.units, chords=chords):
         probs = np.asarray(model(inputs, training=False))  # [B, Tx, n_values]
         y = Y.numpy()  # [B, Tx]
         p = np.take_along_axis(probs, y[..., None], -1)[..., 0]  # [B, Tx]

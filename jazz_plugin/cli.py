@@ -117,6 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", default="out", help="output folder (default: out)")
     exp.add_argument("--jobs", type=_positive_int,
                      help="processes that parse the corpus (default: the cores)")
+    dist = exp.add_argument_group("checkpoints and clusters (see README: Training on a cluster)")
+    dist.add_argument("--checkpoints", metavar="DIR",
+                      help="where every epoch is checkpointed (default: OUT/checkpoints)")
+    dist.add_argument("--resume", action="store_true",
+                      help="go on from the last checkpoint of an interrupted run (same options)")
+    dist.add_argument("--workers", metavar="HOST:PORT,...",
+                      help="train on several processes or machines, the chief first (writes "
+                      "TF_CONFIG for MultiWorkerMirroredStrategy); start one process per "
+                      "address")
+    dist.add_argument("--worker-index", type=int, metavar="N",
+                      help="this process's place in --workers (0: the chief, which alone "
+                      "writes the model)")
     cache = exp.add_mutually_exclusive_group()
     cache.add_argument("--cache", metavar="DIR", help="corpus cache folder "
                        "(default: $XDG_CACHE_HOME/jazz-plugin/corpus or ~/.cache/...)")
