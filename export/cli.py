@@ -127,7 +127,8 @@ def _export(args: argparse.Namespace) -> int:
     checkpoints = Checkpoints(checkpoint_folder(args, cluster))
     result = train(ds, codec.n_values, args.n_a, epochs=args.epochs, unrolled=args.unrolled,
                    seed=args.seed, lr=args.lr, batch_size=args.batch_size, dropout=args.dropout,
-                   strategy=strategy, checkpoints=checkpoints, resume=args.resume, label=label)
+                   strategy=strategy, checkpoints=checkpoints, resume=args.resume, label=label,
+                   worker=cluster.index if cluster else None)
     ran = args.epochs - result.first_epoch
     resumed = f" (resumed after epoch {result.first_epoch})" if result.first_epoch else ""
     print(f"{label}trained ({'unrolled djmodel' if args.unrolled else 'fused'}){resumed}: first "

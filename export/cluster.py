@@ -27,14 +27,30 @@ class ClusterError(JazzError):
     """The cluster failed under a running training: a worker died or cannot be reached."""
 
 
-def explain(error: Exception, saved: str) -> ClusterError:
-    """A collective's failure as one line: which worker, and how to go on (`saved`)."""
+LOST = re.compile(r"unhealthy|heartbeat|connection reset|socket closed|failed to connect|"
+                  r"unavailable|deadline exceeded", re.IGNORECASE)
+TASK = re.compile(r"/job:(?:worker|chief)/(?:replica:\d+/)?task:(\d+)")
+
+
+def explain(error: Exception, saved: str, own_index: int | None = None) -> ClusterError:
+    """A collective's failure as one line: which worker went, and how to go on (`saved`).
+
+    TensorFlow words it differently depending on who notices first: the coordination
+    service ("tasks are unhealthy (stopped sending heartbeats)") or the collective's own
+    connection ("Connection reset by peer ... remote target /job:worker/replica:0/task:1").
+    """
     message = str(getattr(error, "message", error))
-    tasks = sorted(set(re.findall(r"/job:(?:worker|chief)/replica:\d+/task:(\d+)", message)))
-    if "unhealthy" in message or "heartbeat" in message:
-        who = f"worker {', '.join(tasks)} stopped" if tasks else "a worker stopped"
+    tasks = sorted({int(t) for t in TASK.findall(message)} - {own_index})
+    lost = LOST.search(message) or type(error).__name__ in (
+        "UnavailableError", "AbortedError", "CancelledError", "DeadlineExceededError")
+    if lost:
+        names = ", ".join(map(str, tasks))
+        who = (f"worker {names} stopped or cannot be reached" if tasks
+               else "a worker stopped or cannot be reached")
     else:
-        who = message.strip().splitlines()[0][:160] if message.strip() else type(error).__name__
+        lines = [ln.strip() for ln in message.splitlines()
+                 if ln.strip() and not ln.startswith("Graph execution error")]
+        who = lines[0][:160] if lines else type(error).__name__
     return ClusterError(f"training stopped: {who}; {saved}")
 
 

@@ -122,14 +122,15 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
           seed: int = 0, verbose: bool = True, lr: float | None = None,
           batch_size: int | None = None, dropout: float | None = None, strategy=None,
           checkpoints: Checkpoints | None = None, resume: bool = False,
-          label: str = "") -> TrainResult:
+          label: str = "", worker: int | None = None) -> TrainResult:
     """Train from a fresh initialisation, or from `checkpoints` with `resume`.
 
     Deterministic for a given seed on one machine; the data order depends on (seed, epoch)
     only, so a resumed run ends where an uninterrupted one would. `lr`, `batch_size` and
     `dropout` default (None) to LEARNING_RATE, BATCH_SIZE (or all the windows of a tinier
     corpus), DROPOUT; `batch_size` is global, split over the replicas. `strategy` is a
-    tf.distribute strategy (default: none); `label` prefixes this worker's log lines.
+    tf.distribute strategy (default: none); `label` prefixes this worker's log lines, and
+    `worker` is its index in the cluster (for naming the others when one fails).
     """
     lr = LEARNING_RATE if lr is None else lr
     p = DROPOUT if dropout is None else dropout
@@ -211,7 +212,7 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
     except tf.errors.OpError as e:  # a collective failed: another worker died or hung
         if replicas == 1:
             raise
-        raise explain(e, _saved_note(checkpoints)) from None
+        raise explain(e, _saved_note(checkpoints), worker) from None
 
     weights = history.best_weights or [w for layer in trained for w in layer.get_weights()]
     at = 0
