@@ -97,25 +97,32 @@ def current_rss_mb() -> float:
         return 0.0
 
 
-def run(quick: bool = False, files: int = FILES, rss_files: int = RSS_FILES) -> list[Row]:
-    """The bench rows: import time cold/cached x 1/2 processes, peak RSS at 1x, 2x, 4x."""
+def run(quick: bool = False, files: int = FILES, rss_files: int = RSS_FILES,
+        workdir: str | None = None) -> list[Row]:
+    """The bench rows: import time cold/cached x 1/2 processes, peak RSS at 1x, 2x, 4x.
+
+    With `workdir`, the MIDI files go to workdir/midi and the caches stay in workdir (the
+    training rows of train_bench reuse both); otherwise everything is temporary.
+    """
     if quick:
         rss_files = min(rss_files, 250)
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
+            return run(quick, files, rss_files, tmp)
     n = max(files, 4 * rss_files)
-    with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
-        folder = os.path.join(tmp, "midi")
-        os.makedirs(folder)
-        made = generate(folder, n)
-        print(f"[import bench: {n} MIDI files generated in {made:.0f} s]", file=sys.stderr)
-        section = f"corpus import, {files} MIDI files"
-        runs = {}
-        for jobs in (1, 2):
-            cache = os.path.join(tmp, f"cache-{jobs}")
-            runs[("cold", jobs)] = [measure(folder, files, jobs, cache)]
-            runs[("cached", jobs)] = [measure(folder, files, jobs, cache)
-                                      for _ in range(CACHED_REPEATS)]
-        sizes = [rss_files, 2 * rss_files, 4 * rss_files]
-        rss = {k: measure(folder, k, 1, None) for k in sizes}
+    folder = os.path.join(workdir, "midi")
+    os.makedirs(folder, exist_ok=True)
+    made = generate(folder, n)
+    print(f"[import bench: {n} MIDI files generated in {made:.0f} s]", file=sys.stderr)
+    section = f"corpus import, {files} MIDI files"
+    runs = {}
+    for jobs in (1, 2):
+        cache = os.path.join(workdir, f"cache-{jobs}")
+        runs[("cold", jobs)] = [measure(folder, files, jobs, cache)]
+        runs[("cached", jobs)] = [measure(folder, files, jobs, cache)
+                                  for _ in range(CACHED_REPEATS)]
+    sizes = [rss_files, 2 * rss_files, 4 * rss_files]
+    rss = {k: measure(folder, k, 1, None) for k in sizes}
     base = runs[("cold", 1)][0]["seconds"]
     rows = []
     for (kind, jobs), repeats in runs.items():

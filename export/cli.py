@@ -132,7 +132,8 @@ def _export(args: argparse.Namespace) -> int:
     ran = args.epochs - result.first_epoch
     resumed = f" (resumed after epoch {result.first_epoch})" if result.first_epoch else ""
     print(f"{label}trained ({'unrolled djmodel' if args.unrolled else 'fused'}){resumed}: first "
-          f"epoch {result.first_epoch_s:.1f} s, {ran} epochs {result.total_s:.1f} s, "
+          f"epoch {result.first_epoch_s:.1f} s, {ran} epoch{'s' if ran != 1 else ''} "
+          f"{result.total_s:.1f} s, "
           f"{result.tokens_per_s:,.0f} tokens/s, "
           f"final loss/token {result.final_loss:.4f}; kept epoch {result.best_epoch} "
           f"(validation loss/token {result.best_val_loss:.4f}); checkpoints in "

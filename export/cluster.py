@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -129,6 +130,19 @@ def _from_tf_config(text: str) -> Cluster:
     if not tasks or (kind == "chief" and index != 0) or not 0 <= position < len(tasks):
         raise ConfigError(f"TF_CONFIG: task {kind} {index} is not in the cluster")
     return Cluster(tuple(tasks), position)
+
+
+def local_addresses(n: int) -> str:
+    """A --workers value of n free ports on 127.0.0.1: a cluster on this machine only
+    (tests and benchmarks; the ports are free now, a moment later they may not be)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return ",".join(f"127.0.0.1:{s.getsockname()[1]}" for s in socks)
+    finally:
+        for s in socks:
+            s.close()
 
 
 def tf_config_json(cluster: Cluster) -> str:

@@ -18,7 +18,6 @@ for music_inference_model and ONNX export.
 from __future__ import annotations
 
 import hashlib
-import resource
 import sys
 import time
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from jazz_plugin.corpuscache import peak_rss_mb  # noqa: E402
 from jazz_plugin.errors import ConfigError  # noqa: E402
 
 from .checkpoint import Checkpoints, Saved, check_settings  # noqa: E402
@@ -65,7 +65,7 @@ class TrainResult:
     hyperparameters: dict  # what this run used, for the model's metadata
     peak_rss_mb: float  # the process's peak resident memory at the end of training
     first_epoch: int = 0  # epochs already done when this run began (a resumed run: > 0)
-    tokens_per_s: float = 0.0  # training tokens per second over all workers, after epoch 1
+    tokens_per_s: float = 0.0  # training tokens/s over all workers, after the first epoch
     replicas: int = 1  # replicas in sync (workers x local devices)
 
 
@@ -87,17 +87,12 @@ class History:
     def from_saved(cls, saved: Saved) -> History:
         s = saved.state
         return cls(list(s["losses"]), list(s["val_losses"]), float(s["best_val"]),
-                   int(s["best_epoch"]), saved.arrays.get("best"))
+                   int(s["best_epoch"]), saved.arrays.get("best") or None)
 
 
 def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def data_fingerprint(ds: Dataset) -> str:
@@ -202,9 +197,9 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
                 checkpoints.save(Saved(epoch + 1, {
                     "model": [v.numpy() for v in model.variables],
                     "optimizer": [v.numpy() for v in optimizer.variables],
-                    "best": history.best_weights}, dict(history.state(), settings=settings)))
+                    "best": history.best_weights or []}, dict(history.state(), settings=settings)))
             if verbose:
-                _print_epoch(label, epoch, epochs, first, loss, val, history.best_epoch,
+                _print_epoch(label, epoch, epochs, loss, val, history.best_epoch,
                              epoch_times, time.perf_counter() - epoch_start)
     except KeyboardInterrupt:
         print(f"{label}interrupted; {_saved_note(checkpoints)}", file=sys.stderr, flush=True)
@@ -226,8 +221,10 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
     hyper = {"n_a": n_a, "tx": tx, "lr": lr, "batch_size": bs, "dropout": p, "epochs": epochs,
              "best_epoch": history.best_epoch, "unrolled": unrolled, "seed": seed,
              "replicas": replicas}
-    run_s = epoch_times[-1] - epoch_times[0]
-    tokens = (len(epoch_times) - 1) * steps * bs * tx
+    # after the first epoch (which includes tracing), unless there was only one
+    timed = max(1, len(epoch_times) - 1)
+    run_s = epoch_times[-1] - (epoch_times[0] if len(epoch_times) > 1 else 0.0)
+    tokens = timed * steps * bs * tx
     return TrainResult(LSTM_cell, densor, reshaper, epoch_times[0], epoch_times[-1],
                        history.losses[-1], history.best_epoch, history.best_val, epoch_times,
                        history.losses[first:], hyper, peak_rss_mb(), first,
@@ -243,7 +240,7 @@ def _saved_note(checkpoints: Checkpoints | None) -> str:
             f"with --resume (on every worker, in a cluster)")
 
 
-def _print_epoch(label: str, epoch: int, epochs: int, first: int, loss: float, val: float,
+def _print_epoch(label: str, epoch: int, epochs: int, loss: float, val: float,
                  best_epoch: int, epoch_times: list[float], seconds: float) -> None:
     """One line per epoch on stderr; the first epoch includes tracing, so later ones give
     the ETA."""

@@ -388,7 +388,18 @@ def _parse_chunk(misses: list[Miss]) -> tuple[list[tuple[int, FileResult]], floa
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size (0 where the OS does not say)."""
+    """This process's peak resident set size in MB (0 where the OS does not say).
+
+    Linux: VmHWM, the peak of this program's own memory. getrusage's ru_maxrss survives
+    fork and exec, so a child started by a 900 MB parent would report at least 900 MB.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10  # kB
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # Windows

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from export.checkpoint import KEEP, Checkpoints, Saved, check_settings
-from export.cluster import Cluster, explain, from_options, tf_config_json
+from export.cluster import Cluster, explain, from_options, local_addresses, tf_config_json
 from jazz_plugin.errors import ConfigError
 
 
@@ -115,3 +115,9 @@ def test_resuming_with_other_settings_or_data_is_refused_in_one_line(tmp_path):
         check_settings(saved, {"n_a": 16, "data": "ab"}, "cp")
     with pytest.raises(ConfigError, match="the corpus or --tx differ"):
         check_settings(saved, {"n_a": 8, "data": "cd"}, "cp")
+
+
+def test_local_addresses_are_distinct_loopback_ports_the_options_accept():
+    workers = local_addresses(3)
+    c = from_options(workers, 2, environ={})
+    assert c.size == 3 and all(a.startswith("127.0.0.1:") for a in c.addresses)

@@ -15,7 +15,6 @@ run hold bit-for-bit the same weights: every all-reduce hands each of them the s
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,20 +23,11 @@ import numpy as np
 import onnxruntime as ort
 from conftest import ROOT, jazz, one_error_line
 
+from export.cluster import local_addresses
+
 SMALL = ["--builtin", "--n-a", "16", "--tx", "16", "--batch-size", "32", "--dropout", "0"]
 TOLERANCE = 1e-4  # one worker against two: float summation order only (see the docstring)
 RUN_TIMEOUT_S = 300
-
-
-def free_ports(n: int) -> list[int]:
-    """n free TCP ports on the loopback interface."""
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def start_export(*args: str) -> subprocess.Popen:
@@ -64,8 +54,7 @@ def finish(procs: list[subprocess.Popen], timeout: float = RUN_TIMEOUT_S) -> lis
 
 
 def two_workers(tmp_path, *args: str) -> list[tuple]:
-    ports = free_ports(2)
-    workers = ",".join(f"127.0.0.1:{p}" for p in ports)
+    workers = local_addresses(2)
     procs = [start_export(*args, "--workers", workers, "--worker-index", str(i),
                           "--out", str(tmp_path / f"machine{i}")) for i in range(2)]
     return finish(procs)
@@ -227,8 +216,7 @@ def test_resume_without_a_matching_checkpoint_is_one_line(tmp_path):
 
 
 def test_workers_with_different_data_refuse_to_train_together(tmp_path):
-    ports = free_ports(2)
-    workers = ",".join(f"127.0.0.1:{p}" for p in ports)
+    workers = local_addresses(2)
     procs = [start_export(*SMALL, "--epochs", "1", "--seed", str(i), "--workers", workers,
                           "--worker-index", str(i), "--out", str(tmp_path / f"m{i}"))
              for i in range(2)]
@@ -239,8 +227,7 @@ def test_workers_with_different_data_refuse_to_train_together(tmp_path):
 
 def test_when_a_worker_dies_the_other_stops_by_itself_with_the_way_on(tmp_path):
     victim = 1
-    ports = free_ports(2)
-    workers = ",".join(f"127.0.0.1:{p}" for p in ports)
+    workers = local_addresses(2)
     procs = [start_export(*SMALL, "--epochs", "500", "--workers", workers, "--worker-index",
                           str(i), "--out", str(tmp_path / f"m{i}")) for i in range(2)]
     survivor = procs[1 - victim]
