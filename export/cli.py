@@ -131,6 +131,8 @@ def _export(args: argparse.Namespace) -> int:
                    worker=cluster.index if cluster else None)
     ran = args.epochs - result.first_epoch
     resumed = f" (resumed after epoch {result.first_epoch})" if result.first_epoch else ""
+    if result.first_epoch and not ran:
+        resumed = f" (all {args.epochs} epochs were in the checkpoint: exporting it)"
     print(f"{label}trained ({'unrolled djmodel' if args.unrolled else 'fused'}){resumed}: first "
           f"epoch {result.first_epoch_s:.1f} s, {ran} epoch{'s' if ran != 1 else ''} "
           f"{result.total_s:.1f} s, "

@@ -53,15 +53,20 @@ class Corpus:
         return [s.name for s in self.solos]
 
 
+TRACK_LINES = 50  # files whose track choices are printed, one line each
+
+
 def load_midi_corpus(paths: Sequence[str], codec: Codec, track: str | None = None,
                      chord_track: str | None = "auto", *, jobs: int | None = None,
                      cache_dir: CacheDir = DEFAULT, progress: bool = True) -> Corpus:
     """Read every MIDI file under `paths`; bad files are skipped with one warning each.
 
     Prints one line per file saying which track gave the solo and which gave the chords,
-    in path order. `jobs` processes parse (default: the cores); each file's Solo is cached
-    in `cache_dir` (default: the user's cache folder; None: no cache) under the hash of its
-    bytes and the track choices (jazz_plugin.corpuscache).
+    for the first TRACK_LINES files (a 100,000-file corpus would bury the rest of the log),
+    then how many more there were; every skipped file is reported. `jobs` processes parse
+    (default: the cores); each file's Solo is cached in `cache_dir` (default: the user's
+    cache folder; None: no cache) under the hash of its bytes and the track choices
+    (jazz_plugin.corpuscache).
     """
     files = find_midi_files(paths)
     options = {"track": track, "chord_track": _chord_track_key(chord_track)}
@@ -73,7 +78,8 @@ def load_midi_corpus(paths: Sequence[str], codec: Codec, track: str | None = Non
             tqdm.write(f"warning: skipped {result.reason}", file=sys.stderr)
             reasons.append(result.reason)
         else:
-            tqdm.write(f"{task.name}: {result.details['tracks']}", file=sys.stderr)
+            if len(solos) < TRACK_LINES:
+                tqdm.write(f"{task.name}: {result.details['tracks']}", file=sys.stderr)
             solos.append(result.solo)
 
     stats = import_files(
@@ -81,6 +87,9 @@ def load_midi_corpus(paths: Sequence[str], codec: Codec, track: str | None = Non
         options=options, code_modules=["jazz_plugin.midifile", __name__], jobs=jobs,
         cache_dir=cache_dir, progress=progress, desc="midi", on_result=take)
     skipped = len(reasons)
+    if len(solos) > TRACK_LINES:
+        print(f"... and {len(solos) - TRACK_LINES} more files (track choices of the first "
+              f"{TRACK_LINES} shown)", file=sys.stderr)
     with_chords = sum(s.has_chords for s in solos)
     counts = f"{len(solos)} files used, {skipped} skipped; {with_chords} with chords"
     print(f"corpus: {counts}; {stats.describe()}", file=sys.stderr)

@@ -40,6 +40,10 @@ VALIDATION_FRACTION = 0.15  # share of solos (or of a lone solo's tokens) held o
 NO_CHORD_RATE = 0.10  # training windows with the chords removed: more = better without chords
 KEY_CHORD_RATE = 0.20  # training windows with the key chord for every chord (runtime w/o chords)
 RECORD_FIELDS = ("tokens", "chord", "next_chord", "ref_pc", "pos")
+# 10 bytes a token, as jazz_plugin.solo stores them: vocabulary < 2**15, chord masks 12 bits,
+# pitch classes and bar ticks < 256. Widened to int32 in the graph, after the gather.
+RECORD_DTYPES = {"tokens": np.int16, "chord": np.uint16, "next_chord": np.uint16,
+                 "ref_pc": np.uint8, "pos": np.uint8, "key_chord": np.uint16}
 
 
 @dataclass
@@ -89,7 +93,7 @@ class Span:
 class Dataset:
     """Flat per-token arrays and the windows' start offsets into them."""
 
-    records: dict[str, np.ndarray]  # RECORD_FIELDS + "key_chord", each int32 [N]
+    records: dict[str, np.ndarray]  # RECORD_FIELDS + "key_chord" [N], RECORD_DTYPES
     tx: int
     n_values: int
     train: list[Span]
@@ -97,6 +101,16 @@ class Dataset:
     train_starts: np.ndarray  # int32 [m]
     val_starts: np.ndarray  # int32 [m_val]
     val_window_performer: list[str] = field(default_factory=list)  # [m_val]
+    _tf_records: dict | None = field(default=None, repr=False, compare=False)
+
+    def tf_records(self) -> dict:
+        """The records as TensorFlow constants, made once and shared by every pipeline
+        (training, validation, scoring): one copy in TensorFlow's memory, not one each."""
+        if self._tf_records is None:
+            import tensorflow as tf
+
+            self._tf_records = {k: tf.constant(v) for k, v in self.records.items()}
+        return self._tf_records
 
     @property
     def train_tokens(self) -> list[list[int]]:
@@ -128,10 +142,11 @@ def window_starts(spans: Sequence[Span], tx: int, stride: int) -> np.ndarray:
 def _flatten(solos: Sequence[Any]) -> tuple[dict[str, np.ndarray], list[Span]]:
     """Concatenate the solos' per-token arrays; duck-typed on the SoloRecords fields."""
     lengths = [len(s.tokens) for s in solos]
-    records = {k: np.concatenate([np.asarray(getattr(s, k), np.int32) for s in solos])
-               if solos else np.zeros(0, np.int32) for k in RECORD_FIELDS}
+    records = {k: np.concatenate([np.asarray(getattr(s, k), RECORD_DTYPES[k]) for s in solos])
+               if solos else np.zeros(0, RECORD_DTYPES[k]) for k in RECORD_FIELDS}
     records["key_chord"] = np.repeat(
-        np.array([int(getattr(s, "key_chord", 0)) for s in solos], np.int32), lengths)
+        np.array([int(getattr(s, "key_chord", 0)) for s in solos], RECORD_DTYPES["key_chord"]),
+        lengths)
     spans, at = [], 0
     for s, n in zip(solos, lengths, strict=True):
         spans.append(Span(str(getattr(s, "name", "")), str(getattr(s, "performer", "")),
@@ -221,20 +236,23 @@ def _expander(ds: Dataset, n_a: int):
     import tensorflow as tf
 
     tx, n_values = ds.tx, ds.n_values
-    rec = {k: tf.constant(v, tf.int32) for k, v in ds.records.items()}  # [N] each
+    rec = ds.tf_records()  # [N] each
     offsets = tf.range(tx + 1, dtype=tf.int32)
+
+    def take(name, idx):  # the records at idx, as int32
+        return tf.cast(tf.gather(rec[name], idx), tf.int32)
 
     def expand(start, draw):
         idx = start[:, None] + offsets  # [B, Tx + 1]
-        tokens = tf.gather(rec["tokens"], idx)  # [B, Tx + 1]
+        tokens = take("tokens", idx)  # [B, Tx + 1]
         step = idx[:, :-1]  # [B, Tx]
-        key = tf.gather(rec["key_chord"], step)
+        key = take("key_chord", step)
         none = (draw < NO_CHORD_RATE)[:, None]  # [B, 1]
         keyed = ((draw >= NO_CHORD_RATE) & (draw < NO_CHORD_RATE + KEY_CHORD_RATE))[:, None]
-        chord = tf.where(none, 0, tf.where(keyed, key, tf.gather(rec["chord"], step)))
-        next_chord = tf.where(none, 0, tf.where(keyed, key, tf.gather(rec["next_chord"], step)))
-        cond = tf_cond(chord, next_chord, tf.gather(rec["ref_pc"], step),
-                       tf.gather(rec["pos"], step))  # [B, Tx, COND_WIDTH]
+        chord = tf.where(none, 0, tf.where(keyed, key, take("chord", step)))
+        next_chord = tf.where(none, 0, tf.where(keyed, key, take("next_chord", step)))
+        cond = tf_cond(chord, next_chord, take("ref_pc", step),
+                       take("pos", step))  # [B, Tx, COND_WIDTH]
         X = tf.one_hot(tokens[:, :-1], n_values)  # [B, Tx, n_values]
         zeros = tf.zeros([tf.shape(start)[0], n_a])  # [B, n_a]
         return (X, cond, zeros, zeros), tokens[:, 1:]

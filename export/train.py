@@ -159,9 +159,11 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
         _agree_on(strategy, [0, int(settings["data"], 16) >> 20])
         if checkpoints is not None:
             checkpoints.clear()
-    if first >= epochs:
-        raise ConfigError(f"--resume: the checkpoint has all {first} epochs already; "
-                          f"ask for more with --epochs")
+    if first > epochs:
+        raise ConfigError(f"--resume: the checkpoint has {first} epochs, more than --epochs "
+                          f"{epochs}; ask for {first} or more")
+    # first == epochs: training is done, and the run only exports (a crash after the last
+    # epoch, while scoring or writing the model, loses nothing)
 
     batches = strategy.distribute_datasets_from_function(
         lambda context: train_batches(ds, bs, n_a, seed, first, epochs, context))
@@ -223,9 +225,11 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
              "replicas": replicas}
     # after the first epoch (which includes tracing), unless there was only one
     timed = max(1, len(epoch_times) - 1)
-    run_s = epoch_times[-1] - (epoch_times[0] if len(epoch_times) > 1 else 0.0)
+    run_s = (epoch_times[-1] - (epoch_times[0] if len(epoch_times) > 1 else 0.0)
+             if epoch_times else 0.0)
     tokens = timed * steps * bs * tx
-    return TrainResult(LSTM_cell, densor, reshaper, epoch_times[0], epoch_times[-1],
+    ends = (epoch_times[0], epoch_times[-1]) if epoch_times else (0.0, 0.0)
+    return TrainResult(LSTM_cell, densor, reshaper, *ends,
                        history.losses[-1], history.best_epoch, history.best_val, epoch_times,
                        history.losses[first:], hyper, peak_rss_mb(), first,
                        tokens / run_s if run_s > 0 else 0.0, replicas)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import melody_messages, write_midi
 
-from export.corpus import builtin_corpus, builtin_lines, load_midi_corpus
+from export.corpus import TRACK_LINES, builtin_corpus, builtin_lines, load_midi_corpus
 from export.dataset import SoloRecords, make_dataset
 from jazz_plugin.codec import Codec, Note, Token
 from jazz_plugin.conditioning import BEAT, CHORD, NEXT_CHORD, NO_CHORD, TICK, cond_matrix, pcs_mask
@@ -75,6 +75,19 @@ def test_solo_records_give_the_conditioning_for_the_next_token():
     assert bits(3, CHORD) == {5, 9, 0, 4} == bits(3, NEXT_CHORD) and cond[3, BEAT + 0] == 1
     assert bits(4, CHORD) == {8, 0, 3, 7}  # Cmaj7 from E
     assert solo.key_chord == estimate_key(notes).tonic_chord_mask
+
+
+def test_a_big_midi_corpus_prints_the_first_track_choices_then_a_count(tmp_path, capsys):
+    for i in range(TRACK_LINES + 3):
+        write_midi(str(tmp_path / f"{i:03d}.mid"), [melody_messages([60 + i % 12, 62, 64])],
+                   names=["alto"])
+    (tmp_path / "broken.mid").write_bytes(b"MThd nonsense")
+    corpus = load_midi_corpus([str(tmp_path)], codec, cache_dir=None, jobs=1, progress=False)
+    err = capsys.readouterr().err
+    assert len(corpus.solos) == TRACK_LINES + 3
+    assert err.count("solo from track 0 'alto'") == TRACK_LINES
+    assert "... and 3 more files" in err
+    assert err.count("warning: skipped") == 1  # every skipped file is still reported
 
 
 def test_solo_without_chords_says_so_in_every_row():

@@ -207,12 +207,24 @@ def test_resume_without_a_matching_checkpoint_is_one_line(tmp_path):
     out = str(tmp_path / "m")
     line = one_error_line(jazz("export", *SMALL, "--epochs", "1", "--resume", "--out", out))
     assert "no checkpoint in" in line and "drop --resume" in line
-    assert jazz("export", *SMALL, "--epochs", "1", "--out", out).returncode == 0
-    line = one_error_line(jazz("export", *SMALL[:1], "--n-a", "8", *SMALL[3:], "--epochs", "2",
+    assert jazz("export", *SMALL, "--epochs", "2", "--out", out).returncode == 0
+    line = one_error_line(jazz("export", *SMALL[:1], "--n-a", "8", *SMALL[3:], "--epochs", "3",
                                "--resume", "--out", out))
     assert "from another run" in line and "n_a 16" in line
     line = one_error_line(jazz("export", *SMALL, "--epochs", "1", "--resume", "--out", out))
-    assert "all 1 epochs already" in line
+    assert "has 2 epochs, more than --epochs 1" in line
+
+
+def test_resume_after_the_last_epoch_exports_the_checkpoint_without_training(tmp_path):
+    out = tmp_path / "m"
+    assert jazz("export", *SMALL, "--epochs", "2", "--out", str(out)).returncode == 0
+    first = probs(str(out / "model.onnx"))
+    (out / "model.onnx").unlink()  # as if the run had died while scoring or writing
+    again = jazz("export", *SMALL, "--epochs", "2", "--resume", "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert "all 2 epochs were in the checkpoint" in again.stderr
+    assert "epoch    1/2" not in again.stderr and "epoch    2/2" not in again.stderr
+    np.testing.assert_array_equal(probs(str(out / "model.onnx")), first)
 
 
 def test_workers_with_different_data_refuse_to_train_together(tmp_path):
