@@ -21,7 +21,7 @@ from .checkpoint import Checkpoints
 from .cluster import Cluster, from_options, make_strategy
 from .corpus import Corpus, builtin_corpus, load_midi_corpus, load_wjazzd_corpus
 from .dataset import KEY_CHORD_RATE, NO_CHORD_RATE, make_dataset, make_eval_set
-from .quality import Score, baseline_scores, lstm_score, quality_table, scores_by
+from .quality import Score, baseline_scores, lstm_score, quality_table, sample_note, scores_by
 
 if TYPE_CHECKING:
     from .dataset import Dataset
@@ -148,12 +148,12 @@ def _export(args: argparse.Namespace) -> int:
         print(quality_table(by_performer, "LSTM on the held-out solos, by performer (most "
                                           "windows first); NLL/token: lower is better",
                             first="performer"))
-    print(quality_table(scores, HELD_OUT))
+    print(quality_table(scores, HELD_OUT + sample_note(len(ds.val_starts))))
     if test is not None:
         print(quality_table(external_scores(result, ds, test, codec),
                             f"external test set ({len(test.val)} solos, not trained on); "
                             f"n-grams trained on the training split; NLL/token: lower is "
-                            f"better"))
+                            f"better{sample_note(len(test.val_starts))}"))
     trained_on = {s.name for s in ds.train}
     hyper = dict(result.hyperparameters, no_chord_rate=NO_CHORD_RATE,
                  key_chord_rate=KEY_CHORD_RATE, stride=max(1, args.tx // 2),

@@ -30,7 +30,7 @@ from export.model import (
     step_model,
 )
 from export.onnx_export import to_onnx
-from export.quality import baseline_scores, lstm_score
+from export.quality import baseline_scores, lstm_score, sample_note
 from export.train import score_windows, train
 from jazz_plugin.codec import Codec
 from jazz_plugin.conditioning import COND_LAYOUT, COND_WIDTH, NO_CHORD, cond_matrix, pcs_mask
@@ -407,3 +407,16 @@ def test_saved_keras_weights_load_back_into_the_seeds_models(tiny_model):
         token = int(engine.step(token).argmax())
         onnx_indices.append(token)
     assert onnx_indices == indices[:, 0].tolist()
+
+
+def test_ngram_baselines_past_the_limit_score_an_even_sample_of_the_windows():
+    rng = np.random.default_rng(0)
+    train_ = [rng.integers(0, 12, 400).tolist()]
+    x_ids = rng.integers(0, 12, (50, 8))
+    y_ids = rng.integers(0, 12, (50, 8))
+    sampled = baseline_scores(train_, x_ids, y_ids, n_values=12, limit=10)
+    keep = np.linspace(0, 49, 10).round().astype(int)
+    assert sampled == baseline_scores(train_, x_ids[keep], y_ids[keep], n_values=12)
+    assert sampled != baseline_scores(train_, x_ids, y_ids, n_values=12)
+    assert sample_note(50, 10) == "; n-grams on an even sample of 10 of the 50 windows"
+    assert sample_note(50, 100) == ""
