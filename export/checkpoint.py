@@ -57,11 +57,16 @@ class Checkpoints:
         contents["state"] = np.array(json.dumps(dict(saved.state, epoch=saved.epoch)))
         final = self.path(saved.epoch)
         tmp = f"{final}.partial"
-        with open(tmp, "wb") as f:
-            np.savez(f, **contents)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, **contents)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+        except BaseException:  # a full disk, or Ctrl-C mid-write: no half file left
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
         for old in self.epochs()[:-KEEP]:
             os.remove(self.path(old))
 
@@ -87,15 +92,16 @@ class Checkpoints:
                   for g, items in groups.items()}
         return Saved(int(state.pop("epoch")), arrays, state)
 
-    def latest_readable(self) -> int:
-        """The newest epoch whose file reads back whole (0: none)."""
+    def readable_epochs(self) -> list[int]:
+        """The epochs whose files read back whole, newest first."""
+        good = []
         for epoch in reversed(self.epochs()):
             try:
                 self.load(epoch)
             except ConfigError:
                 continue
-            return epoch
-        return 0
+            good.append(epoch)
+        return good
 
 
 def check_settings(saved: Saved, settings: dict, folder: str) -> None:

@@ -15,8 +15,12 @@ import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from jazz_plugin.errors import ConfigError, JazzError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 # A collective waits this long for the other workers before the run fails with an error
 # instead of hanging: longer than any pause between two steps (a validation pass, a
@@ -30,18 +34,21 @@ class ClusterError(JazzError):
 
 LOST = re.compile(r"unhealthy|heartbeat|connection reset|socket closed|failed to connect|"
                   r"unavailable|deadline exceeded", re.IGNORECASE)
-TASK = re.compile(r"/job:(?:worker|chief)/(?:replica:\d+/)?task:(\d+)")
+TASK = re.compile(r"/job:(worker|chief)/(?:replica:\d+/)?task:(\d+)")
 
 
-def explain(error: Exception, saved: str, own_index: int | None = None) -> ClusterError:
+def explain(error: Exception, saved: str, cluster: Cluster | None = None) -> ClusterError:
     """A collective's failure as one line: which worker went, and how to go on (`saved`).
 
     TensorFlow words it differently depending on who notices first: the coordination
     service ("tasks are unhealthy (stopped sending heartbeats)") or the collective's own
     connection ("Connection reset by peer ... remote target /job:worker/replica:0/task:1").
+    Workers are named by their place in the cluster (the chief is 0), as in our logs.
     """
     message = str(getattr(error, "message", error))
-    tasks = sorted({int(t) for t in TASK.findall(message)} - {own_index})
+    chiefs = cluster.chiefs if cluster is not None else 0
+    places = {int(task) + (chiefs if job == "worker" else 0) for job, task in TASK.findall(message)}
+    tasks = sorted(places - {cluster.index if cluster is not None else None})
     lost = LOST.search(message) or type(error).__name__ in (
         "UnavailableError", "AbortedError", "CancelledError", "DeadlineExceededError")
     if lost:
@@ -61,6 +68,7 @@ class Cluster:
 
     addresses: tuple[str, ...]
     index: int  # into `addresses`
+    chiefs: int = 0  # 1 when TF_CONFIG names a "chief" task (then worker i is place i + 1)
 
     @property
     def size(self) -> int:
@@ -129,7 +137,7 @@ def _from_tf_config(text: str) -> Cluster:
     position = index if kind == "chief" else len(chief) + index
     if not tasks or (kind == "chief" and index != 0) or not 0 <= position < len(tasks):
         raise ConfigError(f"TF_CONFIG: task {kind} {index} is not in the cluster")
-    return Cluster(tuple(tasks), position)
+    return Cluster(tuple(tasks), position, len(chief))
 
 
 def local_addresses(n: int) -> str:
@@ -151,7 +159,7 @@ def tf_config_json(cluster: Cluster) -> str:
                        "task": {"type": "worker", "index": cluster.index}})
 
 
-def make_strategy(cluster: Cluster | None):
+def make_strategy(cluster: Cluster | None) -> tf.distribute.Strategy:
     """The tf.distribute strategy for this process; create it before any TensorFlow op.
 
     Several workers: MultiWorkerMirroredStrategy (TF_CONFIG is written from `cluster` when
@@ -171,7 +179,7 @@ def make_strategy(cluster: Cluster | None):
     return tf.distribute.get_strategy()
 
 
-def agree(strategy, values: list[int]) -> list[list[int]]:
+def agree(strategy: tf.distribute.Strategy, values: list[int]) -> list[list[int]]:
     """Every replica's `values` (small non-negative ints), gathered by a collective.
 
     The workers use it to check that they train the same data and resume from the same

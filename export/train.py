@@ -33,10 +33,11 @@ import tensorflow as tf  # noqa: E402
 from jazz_plugin.corpuscache import peak_rss_mb  # noqa: E402
 from jazz_plugin.errors import ConfigError  # noqa: E402
 
-from .checkpoint import Checkpoints, Saved, check_settings  # noqa: E402
-from .cluster import agree, explain  # noqa: E402
+from .checkpoint import Checkpoints, Saved  # noqa: E402
+from .cluster import Cluster, explain  # noqa: E402
 from .dataset import Dataset, steps_per_epoch, tf_dataset, train_batches  # noqa: E402
 from .model import djmodel, fused_model, make_layers, sync_back  # noqa: E402
+from .resume import agreed_start  # noqa: E402
 
 # Defaults for the real corpus (WJazzD: ~190k notes, 420 solos), from a sweep on a third of
 # it (val loss/token, best epoch kept): lr 0.003 / batch 32 / dropout 0.3 gave 3.382 against
@@ -115,23 +116,28 @@ def token_nll(model: keras.Model, inputs, y, training: bool):
 
 def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: bool = False,
           seed: int = 0, verbose: bool = True, lr: float | None = None,
-          batch_size: int | None = None, dropout: float | None = None, strategy=None,
+          batch_size: int | None = None, dropout: float | None = None,
+          strategy: tf.distribute.Strategy | None = None,
           checkpoints: Checkpoints | None = None, resume: bool = False,
-          label: str = "", worker: int | None = None) -> TrainResult:
+          cluster: Cluster | None = None) -> TrainResult:
     """Train from a fresh initialisation, or from `checkpoints` with `resume`.
 
     Deterministic for a given seed on one machine; the data order depends on (seed, epoch)
     only, so a resumed run ends where an uninterrupted one would. `lr`, `batch_size` and
     `dropout` default (None) to LEARNING_RATE, BATCH_SIZE (or all the windows of a tinier
     corpus), DROPOUT; `batch_size` is global, split over the replicas. `strategy` is a
-    tf.distribute strategy (default: none); `label` prefixes this worker's log lines, and
-    `worker` is its index in the cluster (for naming the others when one fails).
+    tf.distribute strategy (default: none); `cluster` says where this process stands in a
+    multi-worker run (its log lines say which worker; a lost worker is named).
     """
     lr = LEARNING_RATE if lr is None else lr
     p = DROPOUT if dropout is None else dropout
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
-    bs = batch_size or max(replicas, min(BATCH_SIZE, len(ds.train_starts)) // replicas * replicas)
+    label = f"[{cluster.label()}] " if cluster is not None and cluster.size > 1 else ""
+    bs = batch_size or _default_batch(len(ds.train_starts), replicas)
+    if bs % replicas:
+        raise ConfigError(f"--batch-size {bs} does not split evenly over {replicas} replicas; "
+                          f"use a multiple of {replicas}")
     tx = ds.tx
     steps = steps_per_epoch(ds, bs)
     settings = {"n_values": n_values, "n_a": n_a, "tx": tx, "lr": lr, "batch_size": bs,
@@ -148,17 +154,10 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
         optimizer.build(model.trainable_variables)
 
     history, first = History(), 0
-    if resume:
-        saved = _resume(strategy, checkpoints, settings)
+    saved = agreed_start(strategy, checkpoints, settings, epochs, resume, label)
+    if saved is not None:
         first, history = saved.epoch, History.from_saved(saved)
-        for v, a in zip(model.variables, saved.arrays["model"], strict=True):
-            v.assign(a)
-        for v, a in zip(optimizer.variables, saved.arrays["optimizer"], strict=True):
-            v.assign(a)
-    else:
-        _agree_on(strategy, [0, int(settings["data"], 16) >> 20])
-        if checkpoints is not None:
-            checkpoints.clear()
+        _restore(model, optimizer, saved)
     if first > epochs:
         raise ConfigError(f"--resume: the checkpoint has {first} epochs, more than --epochs "
                           f"{epochs}; ask for {first} or more")
@@ -189,6 +188,9 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
             epoch_start = time.perf_counter()
             loss = float(np.mean([train_step(batch_iter) for _ in range(steps)]))
             val = validate()
+            if not (np.isfinite(loss) and np.isfinite(val)):  # the same on every worker
+                raise ConfigError(f"training diverged in epoch {epoch + 1} (loss {loss:.4g}, "
+                                  f"validation {val:.4g}); try a lower --lr than {lr:g}")
             epoch_times.append(time.perf_counter() - start)
             history.losses.append(loss)
             history.val_losses.append(val)
@@ -196,10 +198,7 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
                 history.best_val, history.best_epoch = val, epoch + 1
                 history.best_weights = [w for layer in trained for w in layer.get_weights()]
             if checkpoints is not None:
-                checkpoints.save(Saved(epoch + 1, {
-                    "model": [v.numpy() for v in model.variables],
-                    "optimizer": [v.numpy() for v in optimizer.variables],
-                    "best": history.best_weights or []}, dict(history.state(), settings=settings)))
+                checkpoints.save(_snapshot(epoch + 1, model, optimizer, history, settings))
             if verbose:
                 _print_epoch(label, epoch, epochs, loss, val, history.best_epoch,
                              epoch_times, time.perf_counter() - epoch_start)
@@ -207,9 +206,9 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
         print(f"{label}interrupted; {_saved_note(checkpoints)}", file=sys.stderr, flush=True)
         raise
     except tf.errors.OpError as e:  # a collective failed: another worker died or hung
-        if replicas == 1:
+        if cluster is None or cluster.size == 1:
             raise
-        raise explain(e, _saved_note(checkpoints), worker) from None
+        raise explain(e, _saved_note(checkpoints), cluster) from None
 
     weights = history.best_weights or [w for layer in trained for w in layer.get_weights()]
     at = 0
@@ -235,6 +234,31 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
                        tokens / run_s if run_s > 0 else 0.0, replicas)
 
 
+def _snapshot(epoch: int, model: keras.Model, optimizer: keras.optimizers.Optimizer,
+              history: History, settings: dict) -> Saved:
+    """Everything a resumed run needs: weights (dropout's seed state too), Adam's state,
+    the best epoch so far and the history."""
+    return Saved(epoch, {"model": [v.numpy() for v in model.variables],
+                         "optimizer": [v.numpy() for v in optimizer.variables],
+                         "best": history.best_weights or []},
+                 dict(history.state(), settings=settings))
+
+
+def _restore(model: keras.Model, optimizer: keras.optimizers.Optimizer, saved: Saved) -> None:
+    for v, a in zip(model.variables, saved.arrays["model"], strict=True):
+        v.assign(a)
+    for v, a in zip(optimizer.variables, saved.arrays["optimizer"], strict=True):
+        v.assign(a)
+
+
+def _default_batch(windows: int, replicas: int) -> int:
+    """BATCH_SIZE whatever the number of workers (so 1 or 8 train alike), or every window of
+    a corpus too small for one such batch."""
+    if windows >= BATCH_SIZE:
+        return BATCH_SIZE
+    return max(replicas, windows // replicas * replicas)
+
+
 def _saved_note(checkpoints: Checkpoints | None) -> str:
     """Where an interrupted run stands, and how to go on."""
     done = checkpoints.epochs() if checkpoints is not None else []
@@ -254,31 +278,6 @@ def _print_epoch(label: str, epoch: int, epochs: int, loss: float, val: float,
     best = " *" if best_epoch == epoch + 1 else ""
     print(f"{label}epoch {epoch + 1:>4}/{epochs}  train {loss:.4f}  val {val:.4f}{best:2}  "
           f"{seconds:6.1f} s  ETA {_clock(eta)}", file=sys.stderr, flush=True)
-
-
-def _agree_on(strategy, values: list[int]) -> list[list[int]]:
-    """Every worker's values; refuses to train when their data differ."""
-    rows = agree(strategy, values)
-    if len({r[1] for r in rows}) > 1:
-        raise ConfigError("the workers hold different training data (corpus, --tx or "
-                          "--seed differ); give every worker the same corpus and options")
-    return rows
-
-
-def _resume(strategy, checkpoints: Checkpoints | None, settings: dict) -> Saved:
-    """The checkpoint every worker has: the newest epoch they all saved."""
-    if checkpoints is None:
-        raise ConfigError("--resume needs a checkpoint folder")
-    mine = checkpoints.latest_readable()
-    rows = _agree_on(strategy, [mine, int(settings["data"], 16) >> 20])
-    epoch = min(r[0] for r in rows)
-    if epoch == 0:
-        raise ConfigError(f"--resume: no checkpoint in {checkpoints.folder} "
-                          f"{'on some worker ' if mine else ''}to resume from; drop --resume "
-                          f"to start afresh")
-    saved = checkpoints.load(epoch)
-    check_settings(saved, settings, checkpoints.folder)
-    return saved
 
 
 def _validator(model: keras.Model, ds: Dataset, n_a: int):

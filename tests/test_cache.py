@@ -302,8 +302,9 @@ def test_default_jobs_are_the_cores_we_may_use():
 def test_a_few_changed_files_are_parsed_here_without_starting_workers(tmp_path):
     folder, cache = tmp_path / "many", str(tmp_path / "cache")
     folder.mkdir()
-    for i in range(40):
-        write_midi(str(folder / f"{i:02d}.mid"), [melody_messages([60 + i % 12, 64, 67, 72])])
+    for i in range(40):  # 40 different files: identical bytes would share one cache entry
+        write_midi(str(folder / f"{i:02d}.mid"),
+                   [melody_messages([60 + i % 12, 64 + i // 12, 67, 72])])
     first = load_midi_corpus([str(folder)], codec, jobs=JOBS, cache_dir=cache)
     assert first.imported.jobs == JOBS and first.imported.parsed == 40
     write_midi(str(folder / "07.mid"), [melody_messages([61, 65, 68])])

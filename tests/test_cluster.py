@@ -26,6 +26,7 @@ def test_tf_config_with_a_chief_puts_the_chief_first():
                                     "task": {"type": "worker", "index": 1}})}
     c = from_options(None, None, environ=env)
     assert c.addresses == ("a:1", "b:2", "c:3") and c.index == 2 and not c.chief
+    assert c.chiefs == 1
     env["TF_CONFIG"] = env["TF_CONFIG"].replace('"type": "worker", "index": 1',
                                                 '"type": "chief", "index": 0')
     assert from_options(None, None, environ=env).chief
@@ -54,21 +55,32 @@ def test_a_wrong_cluster_is_one_line_naming_what_was_expected(workers, index, en
 
 
 def test_a_dead_worker_reads_as_one_line_with_the_way_on():
+    pair = Cluster(("a:1", "b:2"), 0)
     heartbeat = RuntimeError("Collective ops is aborted by: Error reported from "
                              "/job:worker/task:1: The following tasks are unhealthy (stopped "
                              "sending heartbeats):\n/job:worker/replica:0/task:1\nThe tasks "
                              "have crashed.")
-    line = str(explain(heartbeat, "3 epochs are saved", own_index=0))
+    line = str(explain(heartbeat, "3 epochs are saved", pair))
     assert line == ("training stopped: worker 1 stopped or cannot be reached; 3 epochs are "
                     "saved")
     reset = RuntimeError("Graph execution error:\n\nCollective ops is aborted by: recvmsg:"
                          "Connection reset by peer\nAdditional GRPC error information from "
                          "remote target /job:worker/replica:0/task:2 while calling RecvBuf")
-    assert str(explain(reset, "2 epochs are saved", own_index=0)) == (
+    assert str(explain(reset, "2 epochs are saved", Cluster(("a:1", "b:2", "c:3"), 0))) == (
         "training stopped: worker 2 stopped or cannot be reached; 2 epochs are saved")
     other = str(explain(RuntimeError("Graph execution error:\nOut of memory\nmore"), "no "
                                      "epoch was saved"))
     assert other == "training stopped: Out of memory; no epoch was saved"
+
+
+def test_with_a_chief_task_workers_are_named_by_their_place_in_the_cluster():
+    # TF_CONFIG with a chief: chief 0 is place 0, worker 0 is place 1, worker 1 place 2
+    me = Cluster(("chief:1", "w0:2", "w1:3"), 1, chiefs=1)  # this process: worker 0
+    lost = RuntimeError("unhealthy (stopped sending heartbeats): /job:worker/replica:0/task:1"
+                        " and /job:worker/replica:0/task:0")
+    assert "worker 2 stopped" in str(explain(lost, "", me))
+    chief_lost = RuntimeError("Connection reset by peer from /job:chief/replica:0/task:0")
+    assert "worker 0 stopped" in str(explain(chief_lost, "", me))
 
 
 def _saved(epoch: int, settings: dict | None = None) -> Saved:
@@ -80,7 +92,7 @@ def _saved(epoch: int, settings: dict | None = None) -> Saved:
 
 def test_checkpoints_keep_the_last_epochs_and_read_back_exactly(tmp_path):
     cp = Checkpoints(str(tmp_path / "cp"))
-    assert cp.epochs() == [] and cp.latest_readable() == 0
+    assert cp.epochs() == [] and cp.readable_epochs() == []
     for epoch in range(1, 5):
         cp.save(_saved(epoch))
     assert cp.epochs() == list(range(5 - KEEP, 5))
@@ -102,7 +114,7 @@ def test_a_truncated_newest_checkpoint_falls_back_to_the_one_before(tmp_path):
     cp.save(_saved(2))
     with open(cp.path(2), "r+b") as f:
         f.truncate(100)
-    assert cp.latest_readable() == 1
+    assert cp.readable_epochs() == [1]
     with pytest.raises(ConfigError) as e:
         cp.load(2)
     assert "cannot be read" in str(e.value) and "\n" not in str(e.value)

@@ -17,10 +17,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 from conftest import ROOT, jazz, one_error_line
 
 from export.cluster import local_addresses
@@ -38,19 +39,18 @@ def start_export(*args: str) -> subprocess.Popen:
 
 
 def finish(procs: list[subprocess.Popen], timeout: float = RUN_TIMEOUT_S) -> list[tuple]:
-    """Each process's (returncode, stdout, stderr); they must stop by themselves."""
-    deadline = time.monotonic() + timeout
-    results = []
+    """Each process's (returncode, stdout, stderr); they must stop by themselves. Their
+    pipes are read side by side, so no worker stalls on a full pipe while we wait on
+    another."""
     try:
-        for p in procs:
-            out, err = p.communicate(timeout=max(1.0, deadline - time.monotonic()))
-            results.append((p.returncode, out, err))
+        with ThreadPoolExecutor(len(procs)) as pool:
+            outputs = list(pool.map(lambda p: p.communicate(timeout=timeout), procs))
     finally:
         for p in procs:  # only ours, by PID
             if p.poll() is None:
                 p.kill()
                 p.communicate()
-    return results
+    return [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs)]
 
 
 def two_workers(tmp_path, *args: str) -> list[tuple]:
@@ -76,8 +76,10 @@ def probs(model_path: str) -> np.ndarray:
     return s.run(["probs"], feeds)[0]
 
 
-def test_two_workers_on_loopback_agree_and_match_one_worker(tmp_path):
-    (rc0, _, err0), (rc1, _, err1) = two_workers(tmp_path, *SMALL, "--epochs", "3")
+@pytest.mark.parametrize("dropout", ["0", "0.3"])
+def test_two_workers_on_loopback_agree_and_match_one_worker(tmp_path, dropout):
+    opts = [*SMALL[:-1], dropout, "--epochs", "3"]
+    (rc0, _, err0), (rc1, _, err1) = two_workers(tmp_path, *opts)
     assert rc0 == 0, err0
     assert rc1 == 0, err1
     assert "training on 2 replicas" in err0 and "Traceback" not in err0 + err1
@@ -90,8 +92,10 @@ def test_two_workers_on_loopback_agree_and_match_one_worker(tmp_path):
     assert mine.keys() == theirs.keys() and len(mine) > 10
     for key in mine:  # model, Adam's moments, best weights: bit for bit
         np.testing.assert_array_equal(mine[key], theirs[key], err_msg=key)
+    if dropout != "0":  # the replicas draw the same masks for their own slices: another
+        return  # random stream than one worker's, so only the workers' agreement holds
 
-    single = jazz("export", *SMALL, "--epochs", "3", "--out", str(tmp_path / "single"))
+    single = jazz("export", *opts, "--out", str(tmp_path / "single"))
     assert single.returncode == 0, single.stderr
     alone = arrays(tmp_path / "single" / "checkpoints" / "epoch-00003.npz")
     before = arrays(tmp_path / "single" / "checkpoints" / "epoch-00002.npz")
@@ -227,14 +231,35 @@ def test_resume_after_the_last_epoch_exports_the_checkpoint_without_training(tmp
     np.testing.assert_array_equal(probs(str(out / "model.onnx")), first)
 
 
-def test_workers_with_different_data_refuse_to_train_together(tmp_path):
+@pytest.mark.parametrize("option, values, expected", [
+    ("--seed", ("0", "1"), "started with different data or options"),
+    ("--lr", ("0.01", "0.02"), "started with different data or options"),
+    ("--batch-size", ("31", "31"), "does not split evenly over 2 replicas"),
+])
+def test_workers_with_different_data_or_options_refuse_to_train_together(tmp_path, option,
+                                                                          values, expected):
     workers = local_addresses(2)
-    procs = [start_export(*SMALL, "--epochs", "1", "--seed", str(i), "--workers", workers,
+    procs = [start_export(*SMALL, "--epochs", "1", option, values[i], "--workers", workers,
                           "--worker-index", str(i), "--out", str(tmp_path / f"m{i}"))
              for i in range(2)]
     for rc, out, err in finish(procs):
         proc = subprocess.CompletedProcess([], rc, out, err)
-        assert "different training data" in one_error_line(proc)
+        assert expected in one_error_line(proc)
+
+
+def test_workers_resume_from_the_newest_epoch_they_all_saved(tmp_path):
+    opts = [*SMALL, "--epochs", "3"]
+    assert all(r[0] == 0 for r in two_workers(tmp_path, *opts))
+    lagging = tmp_path / "machine1" / "checkpoints" / "worker-1"
+    (lagging / "epoch-00003.npz").unlink()  # worker 1 died before saving epoch 3
+    results = two_workers(tmp_path, *SMALL, "--epochs", "4", "--resume")
+    for rc, _, err in results:
+        assert rc == 0, err
+        assert "resumed after epoch 2" in err
+    mine = arrays(tmp_path / "machine0" / "checkpoints" / "epoch-00004.npz")
+    theirs = arrays(lagging / "epoch-00004.npz")
+    for key in mine:
+        np.testing.assert_array_equal(mine[key], theirs[key], err_msg=key)
 
 
 def test_when_a_worker_dies_the_other_stops_by_itself_with_the_way_on(tmp_path):
