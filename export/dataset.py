@@ -113,10 +113,10 @@ class Dataset:
         return self._tf_records
 
     @property
-    def train_tokens(self) -> list[list[int]]:
-        """The training solos as token lists (for the n-gram baselines)."""
+    def train_tokens(self) -> list[np.ndarray]:
+        """The training solos' tokens (views into the records, for the n-gram baselines)."""
         t = self.records["tokens"]
-        return [t[s.start:s.stop].tolist() for s in self.train]
+        return [t[s.start:s.stop] for s in self.train]
 
     def window_ids(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Input and target token indices of the windows: two int arrays [m, Tx]."""

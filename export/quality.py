@@ -8,8 +8,7 @@ index arrays [m, Tx]; nothing here is one-hot.
 
 from __future__ import annotations
 
-import math
-from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,11 +16,10 @@ import numpy as np
 SMOOTHING_KS = (1.0, 0.1, 0.01)  # add-k values tried; each baseline keeps its best on validation
 # (trigram, bigram, unigram) weights tried for the interpolated trigram; it keeps its best
 INTERPOLATION = ((0.6, 0.3, 0.1), (0.4, 0.4, 0.2), (0.3, 0.5, 0.2), (0.2, 0.5, 0.3))
-BOS = -1  # begin-of-window marker for n-gram contexts
-# The n-grams are scored in pure Python (~10 µs a position): past this many held-out
-# windows they see an even sample of them. 4,000 windows of 64 tokens give a mean NLL with
-# a standard error near 0.005, well under the gaps between the models.
-BASELINE_WINDOWS = 4000
+# Past this many held-out windows the n-grams see an even sample of them, which bounds
+# their memory (a few int64 arrays per position) on a huge held-out set. 20,000 windows of
+# 64 tokens give a mean NLL whose standard error is far under the gaps between the models.
+BASELINE_WINDOWS = 20_000
 
 
 @dataclass
@@ -47,40 +45,97 @@ def scores_by(nll: np.ndarray, hits: np.ndarray, groups: list[str]) -> list[Scor
     return [lstm_score(nll[labels == g], hits[labels == g], g or "(unknown)") for g in order]
 
 
-def _ngram_counts(pieces: list[list[int]], order: int) -> tuple[Counter, Counter]:
-    grams: Counter = Counter()
-    contexts: Counter = Counter()
-    for piece in pieces:
-        seq = [BOS] * (order - 1) + piece
-        for i in range(order - 1, len(seq)):
-            ctx = tuple(seq[i - order + 1:i])
-            grams[ctx + (seq[i],)] += 1
-            contexts[ctx] += 1
-    return grams, contexts
+class NgramTable:
+    """How often each n-gram of one order follows in the training pieces, as numpy arrays.
+
+    An n-gram (its context of order - 1 tokens, begin-padded with BOS, then the token) is
+    one int64 key in base n_values + 1, so counting is one np.unique and lookups are
+    searchsorted over the sorted keys. On 20,000 MIDI files (3.8M training tokens) all four
+    baselines take 1.9 s here; counting with Python tuples and Counters took 22 s.
+    """
+
+    def __init__(self, pieces: Sequence[Sequence[int]], order: int, n_values: int) -> None:
+        self.order, self.n_values, self.base = order, n_values, n_values + 1
+        pad = np.full(order - 1, n_values, np.int64)  # BOS, as a key digit
+        parts = [np.concatenate([pad, np.asarray(p, np.int64)]) for p in pieces if len(p)]
+        keys = np.concatenate([_keys(p[None], order, self.base)[0] for p in parts]) if parts else (
+            np.zeros(0, np.int64))
+        self.keys, self.counts = np.unique(keys, return_counts=True)  # sorted n-grams
+        context = self.keys // self.base
+        first = np.flatnonzero(np.r_[True, context[1:] != context[:-1]])  # each context's run
+        self.contexts = context[first]  # sorted
+        self.context_counts = np.add.reduceat(self.counts, first) if len(first) else first
+        # the likeliest next token of each context: highest count, then the lowest token
+        order_ = np.lexsort((self.keys % self.base, -self.counts, context))
+        best = order_[np.r_[True, context[order_][1:] != context[order_][:-1]]]
+        self.likeliest_of = (self.keys[best] % self.base) if len(best) else best
+
+    def _find(self, sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at = np.clip(np.searchsorted(sorted_keys, keys), 0, max(len(sorted_keys) - 1, 0))
+        found = (sorted_keys[at] == keys) if len(sorted_keys) else np.zeros(keys.shape, bool)
+        return at, found
+
+    def count(self, keys: np.ndarray) -> np.ndarray:
+        """How often each n-gram key was seen (0 if never)."""
+        at, found = self._find(self.keys, keys)
+        return np.where(found, self.counts[at] if len(self.counts) else 0, 0)
+
+    def context_count(self, contexts: np.ndarray) -> np.ndarray:
+        at, found = self._find(self.contexts, contexts)
+        return np.where(found, self.context_counts[at] if len(self.contexts) else 0, 0)
+
+    def likeliest(self, contexts: np.ndarray) -> np.ndarray:
+        """The likeliest next token of each context (token 0 after an unseen one)."""
+        at, found = self._find(self.contexts, contexts)
+        return np.where(found, self.likeliest_of[at] if len(self.contexts) else 0, 0)
+
+    def distributions(self, contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Dense next-token distributions [c, n_values] of the contexts, and which were seen."""
+        lo = np.searchsorted(self.keys, contexts * self.base)
+        hi = np.searchsorted(self.keys, (contexts + 1) * self.base)
+        rows = np.repeat(np.arange(len(contexts)), hi - lo)
+        idx = np.arange(len(rows)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo) + (
+            np.repeat(lo, hi - lo))
+        dense = np.zeros((len(contexts), self.n_values))
+        dense[rows, self.keys[idx] % self.base] = self.counts[idx]
+        seen = hi > lo
+        dense[seen] /= dense[seen].sum(axis=1, keepdims=True)
+        return dense, seen
 
 
-def ngram_score(train: list[list[int]], x_ids: np.ndarray, y_ids: np.ndarray, order: int,
+def _keys(rows: np.ndarray, width: int, base: int) -> np.ndarray:
+    """Every run of `width` tokens in rows [m, width - 1 + T], as one key each: [m, T]."""
+    T = rows.shape[1] - (width - 1)
+    key = np.zeros((rows.shape[0], T), np.int64)
+    for j in range(width):
+        key = key * base + rows[:, j:j + T]
+    return key
+
+
+def _contexts(x_ids: np.ndarray, order: int, n_values: int) -> np.ndarray:
+    """Each target's context key [m, Tx]: the last order - 1 inputs up to and including its
+    step, BOS-padded at the window's start (the window's own past, as the LSTM sees it)."""
+    x = np.asarray(x_ids, np.int64)
+    if order == 1:
+        return np.zeros_like(x)
+    pad = np.full((len(x), order - 2), n_values, np.int64)
+    return _keys(np.concatenate([pad, x], axis=1), order - 1, n_values + 1)
+
+
+def ngram_score(train: Sequence[Sequence[int]], x_ids: np.ndarray, y_ids: np.ndarray, order: int,
                 n_values: int) -> Score:
     """Add-k smoothed n-gram of `order` (1 = unigram) on windows with inputs x_ids and
     targets y_ids [m, Tx], k chosen from SMOOTHING_KS."""
-    grams, contexts = _ngram_counts(train, order)
-    likeliest: dict[tuple, int] = {}  # context -> its most frequent next token
+    table = NgramTable(train, order, n_values)
+    y = np.asarray(y_ids, np.int64)
+    context = _contexts(x_ids, order, n_values)
+    grams = table.count(context * table.base + y)  # [m, Tx]
+    contexts = table.context_count(context)
+    hits = float(np.mean(table.likeliest(context) == y))
     best: Score | None = None
     for k in SMOOTHING_KS:
-        nll_sum, correct, count = 0.0, 0, 0
-        for xs, ys in zip(x_ids.tolist(), y_ids.tolist(), strict=True):
-            history = [BOS] * (order - 1) + [xs[0]] if order > 1 else []
-            for t, y in enumerate(ys):
-                if t > 0 and order > 1:
-                    history.append(xs[t])
-                ctx = tuple(history[len(history) - (order - 1):]) if order > 1 else ()
-                denom = contexts[ctx] + k * n_values
-                nll_sum -= math.log((grams[ctx + (y,)] + k) / denom)
-                count += 1
-                if ctx not in likeliest:
-                    likeliest[ctx] = max(range(n_values), key=lambda v: (grams[ctx + (v,)], -v))
-                correct += likeliest[ctx] == y
-        score = Score(f"{_ORDER_NAMES[order]} (k={k:g})", nll_sum / count, correct / count)
+        nll = -np.log((grams + k) / (contexts + k * n_values))
+        score = Score(f"{_ORDER_NAMES[order]} (k={k:g})", float(np.mean(nll)), hits)
         if best is None or score.nll < best.nll:
             best = score
     assert best is not None
@@ -88,59 +143,39 @@ def ngram_score(train: list[list[int]], x_ids: np.ndarray, y_ids: np.ndarray, or
 
 
 _ORDER_NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
+CHUNK = 2048  # contexts whose dense distributions are built at once (x n_values floats)
 
 
-def _followers(pieces: list[list[int]], order: int) -> dict[tuple, Counter]:
-    """context (order - 1 tokens, BOS-padded) -> counts of the token that followed it."""
-    table: dict[tuple, Counter] = {}
-    for piece in pieces:
-        seq = [BOS] * (order - 1) + piece
-        for i in range(order - 1, len(seq)):
-            table.setdefault(tuple(seq[i - order + 1:i]), Counter())[seq[i]] += 1
-    return table
-
-
-def interpolated_score(train: list[list[int]], x_ids: np.ndarray, y_ids: np.ndarray,
+def interpolated_score(train: Sequence[Sequence[int]], x_ids: np.ndarray, y_ids: np.ndarray,
                        n_values: int) -> Score:
     """Jelinek-Mercer trigram: a weighted mix of the trigram, bigram and add-one unigram
     estimates (weights from INTERPOLATION, best kept); a context never seen in training
     hands its weight to the lower orders. A stronger baseline than add-k alone."""
-    tables = {3: _followers(train, 3), 2: _followers(train, 2)}
-    unigram = np.bincount(np.concatenate([np.asarray(p, np.int64) for p in train]),
-                          minlength=n_values) + 1.0
+    tri, bi = NgramTable(train, 3, n_values), NgramTable(train, 2, n_values)
+    unigram = np.bincount(np.concatenate([np.asarray(p, np.int64) for p in train] or
+                                         [np.zeros(0, np.int64)]), minlength=n_values) + 1.0
     unigram /= unigram.sum()  # [n_values]
-    dense: dict[tuple, np.ndarray | None] = {}
-
-    def estimate(order: int, ctx: tuple) -> np.ndarray | None:
-        key = (order,) + ctx
-        if key not in dense:
-            followers = tables[order].get(ctx)
-            if followers is None:
-                dense[key] = None
-            else:
-                v = np.zeros(n_values)
-                v[list(followers)] = list(followers.values())
-                dense[key] = v / v.sum()
-        return dense[key]
-
-    positions = []  # (trigram context, bigram context, target)
-    for xs, ys in zip(x_ids.tolist(), y_ids.tolist(), strict=True):
-        history = [BOS, BOS]
-        for x, y in zip(xs, ys, strict=True):
-            history.append(x)
-            positions.append((tuple(history[-2:]), tuple(history[-1:]), y))
+    y = np.asarray(y_ids, np.int64).ravel()
+    ctx3 = _contexts(x_ids, 3, n_values).ravel()  # the last 2 tokens
+    unique3, which = np.unique(ctx3, return_inverse=True)
+    unique2 = unique3 % tri.base  # the last token alone
+    results = {w: (np.zeros(len(y)), np.zeros(len(y), bool)) for w in INTERPOLATION}
+    for start in range(0, len(unique3), CHUNK):
+        p3, seen3 = tri.distributions(unique3[start:start + CHUNK])
+        p2, seen2 = bi.distributions(unique2[start:start + CHUNK])
+        here = (which >= start) & (which < start + CHUNK)
+        rows = which[here] - start
+        for weights in INTERPOLATION:
+            w3, w2, w1 = weights
+            total = w3 * seen3 + w2 * seen2 + w1  # [c]
+            mix = (w3 * p3 + w2 * p2 + w1 * unigram) / total[:, None]  # [c, n_values]
+            nll, hit = results[weights]
+            nll[here] = -np.log(mix[rows, y[here]])
+            hit[here] = mix.argmax(axis=1)[rows] == y[here]
     best: Score | None = None
-    for weights in INTERPOLATION:
-        nll_sum, correct = 0.0, 0
-        for ctx3, ctx2, y in positions:
-            parts = [(w, p) for w, p in zip(weights, (estimate(3, ctx3), estimate(2, ctx2),
-                                                      unigram)) if p is not None]
-            total = sum(w for w, _ in parts)
-            mix = sum(w * p for w, p in parts) / total  # [n_values]
-            nll_sum -= math.log(mix[y])
-            correct += int(mix.argmax()) == y
+    for weights, (nll, hit) in results.items():
         name = "trigram interp. (" + "/".join(f"{w:g}" for w in weights) + ")"
-        score = Score(name, nll_sum / len(positions), correct / len(positions))
+        score = Score(name, float(np.mean(nll)), float(np.mean(hit)))
         if best is None or score.nll < best.nll:
             best = score
     assert best is not None
@@ -162,7 +197,7 @@ def sample_note(windows: int, limit: int = BASELINE_WINDOWS) -> str:
             if windows > limit else "")
 
 
-def baseline_scores(train: list[list[int]], x_ids: np.ndarray, y_ids: np.ndarray,
+def baseline_scores(train: Sequence[Sequence[int]], x_ids: np.ndarray, y_ids: np.ndarray,
                     n_values: int, limit: int = BASELINE_WINDOWS) -> list[Score]:
     """Unigram, bigram, trigram (add-k) and interpolated trigram scores on windows [m, Tx]
     of input and target ids (an even sample of `limit` of them when there are more)."""

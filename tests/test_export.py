@@ -30,7 +30,7 @@ from export.model import (
     step_model,
 )
 from export.onnx_export import to_onnx
-from export.quality import baseline_scores, lstm_score, sample_note
+from export.quality import baseline_scores, lstm_score, ngram_score, sample_note
 from export.train import score_windows, train
 from jazz_plugin.codec import Codec
 from jazz_plugin.conditioning import COND_LAYOUT, COND_WIDTH, NO_CHORD, cond_matrix, pcs_mask
@@ -420,3 +420,73 @@ def test_ngram_baselines_past_the_limit_score_an_even_sample_of_the_windows():
     assert sampled != baseline_scores(train_, x_ids, y_ids, n_values=12)
     assert sample_note(50, 10) == "; n-grams on an even sample of 10 of the 50 windows"
     assert sample_note(50, 100) == ""
+
+
+def _reference_ngram(train_, x_ids, y_ids, order, n_values, k):
+    """The n-gram score counted the plain way (tuples and dicts), as an oracle."""
+    grams, contexts = Counter(), Counter()
+    for piece in train_:
+        seq = [-1] * (order - 1) + piece
+        for i in range(order - 1, len(seq)):
+            grams[tuple(seq[i - order + 1:i + 1])] += 1
+            contexts[tuple(seq[i - order + 1:i])] += 1
+    nll, hits = [], []
+    for xs, ys in zip(x_ids.tolist(), y_ids.tolist()):
+        history = [-1] * (order - 1) + xs
+        for t, y in enumerate(ys):
+            ctx = tuple(history[t + 1:t + order]) if order > 1 else ()
+            nll.append(-np.log((grams[ctx + (y,)] + k) / (contexts[ctx] + k * n_values)))
+            hits.append(max(range(n_values), key=lambda v: (grams[ctx + (v,)], -v)) == y)
+    return float(np.mean(nll)), float(np.mean(hits))
+
+
+def test_ngram_tables_count_exactly_what_a_plain_count_gives():
+    rng = np.random.default_rng(1)
+    n_values = 9
+    train_ = [rng.integers(0, n_values, n).tolist() for n in (40, 1, 0, 25)]
+    x_ids = rng.integers(0, n_values, (30, 6))  # unseen contexts, ties, window starts
+    y_ids = rng.integers(0, n_values, (30, 6))
+    for order in (1, 2, 3):
+        ours = ngram_score(train_, x_ids, y_ids, order, n_values)
+        k = float(ours.name.split("k=")[1].rstrip(")"))
+        nll, acc = _reference_ngram(train_, x_ids, y_ids, order, n_values, k)
+        assert abs(ours.nll - nll) < 1e-9 and ours.accuracy == acc, (order, ours, nll, acc)
+
+
+def test_interpolated_trigram_mixes_exactly_what_a_plain_count_gives():
+    from export.quality import INTERPOLATION, interpolated_score
+
+    rng = np.random.default_rng(2)
+    n_values = 7
+    train_ = [rng.integers(0, n_values, n).tolist() for n in (50, 3, 30)]
+    x_ids = rng.integers(0, n_values, (20, 5))
+    y_ids = rng.integers(0, n_values, (20, 5))
+    follow = {2: {}, 3: {}}
+    for order in (2, 3):
+        for piece in train_:
+            seq = [-1] * (order - 1) + piece
+            for i in range(order - 1, len(seq)):
+                follow[order].setdefault(tuple(seq[i - order + 1:i]), Counter())[seq[i]] += 1
+    uni = np.bincount(np.concatenate(train_), minlength=n_values) + 1.0
+    uni /= uni.sum()
+
+    def dist(order, ctx):
+        c = follow[order].get(ctx)
+        return None if c is None else np.array([c[v] for v in range(n_values)]) / sum(c.values())
+
+    best = None
+    for weights in INTERPOLATION:
+        nll, hits = [], []
+        for xs, ys in zip(x_ids.tolist(), y_ids.tolist()):
+            history = [-1, -1] + xs
+            for t, y in enumerate(ys):
+                parts = [(w, p) for w, p in zip(weights, (dist(3, tuple(history[t + 1:t + 3])),
+                                                          dist(2, (history[t + 2],)), uni))
+                         if p is not None]
+                mix = sum(w * p for w, p in parts) / sum(w for w, _ in parts)
+                nll.append(-np.log(mix[y]))
+                hits.append(mix.argmax() == y)
+        if best is None or np.mean(nll) < best[0]:
+            best = (float(np.mean(nll)), float(np.mean(hits)))
+    ours = interpolated_score(train_, x_ids, y_ids, n_values)
+    assert abs(ours.nll - best[0]) < 1e-9 and ours.accuracy == best[1]
