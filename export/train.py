@@ -315,13 +315,19 @@ def score_windows(LSTM_cell: keras.layers.LSTM, densor: keras.layers.Dense, ds: 
     Batch by batch: the [m, Tx, n_values] probabilities never exist all at once.
     """
     model, _ = fused_model(ds.tx, LSTM_cell, densor)
+
+    @tf.function(reduce_retracing=True)  # one graph, not an eager call per layer and batch
+    def batch_scores(inputs, y):  # y [B, Tx]
+        probs = model(inputs, training=False)  # [B, Tx, n_values]
+        p = tf.gather(probs, y, batch_dims=2)  # [B, Tx]
+        hit = tf.equal(tf.argmax(probs, axis=-1, output_type=y.dtype), y)
+        return -tf.math.log(tf.clip_by_value(p, 1e-12, 1.0)), hit
+
     nll, hits = [], []
     for inputs, Y in tf_dataset(ds, starts, SCORE_BATCH, LSTM_cell.units, chords=chords):
-        probs = np.asarray(model(inputs, training=False))  # [B, Tx, n_values]
-        y = Y.numpy()  # [B, Tx]
-        p = np.take_along_axis(probs, y[..., None], -1)[..., 0]  # [B, Tx]
-        nll.append(-np.log(np.clip(p, 1e-12, 1.0)))
-        hits.append(probs.argmax(-1) == y)
+        batch_nll, batch_hits = batch_scores(inputs, Y)
+        nll.append(batch_nll.numpy())
+        hits.append(batch_hits.numpy())
     if not nll:
         return np.zeros((0, ds.tx)), np.zeros((0, ds.tx), bool)
     return np.concatenate(nll), np.concatenate(hits)
