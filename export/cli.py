@@ -108,8 +108,10 @@ def _export(args: argparse.Namespace) -> int:
     check_writable(checkpoints.folder, "--checkpoints")  # before hours of training, not after
     codec = Codec()
     corpus, licence = load_corpus(args, codec)
-    print(f"corpus: {corpus.summary}", file=sys.stderr)
+    summary = corpus.summary
+    print(f"corpus: {summary}", file=sys.stderr)
     ds = make_dataset(corpus.solos, codec.n_values, args.tx, seed=args.seed)
+    del corpus  # the windows hold what training needs; the solos' notes are ~28 bytes a token
     test_solos, test = [], None  # an external test set is read before training: fail fast
     if args.test:
         test_solos = load_solos(args.test, codec, args.track, args.chord_track or "auto")
@@ -162,7 +164,7 @@ def _export(args: argparse.Namespace) -> int:
                  key_chord_rate=KEY_CHORD_RATE, stride=max(1, args.tx // 2),
                  validation_solos=[s.name for s in ds.val if s.name not in trained_on])
     info = ModelInfo(
-        vocabulary=codec.names, n_a=args.n_a, tx=args.tx, corpus=corpus.summary,
+        vocabulary=codec.names, n_a=args.n_a, tx=args.tx, corpus=summary,
         quality={s.name: {"nll": round(s.nll, 4), "accuracy": round(s.accuracy, 4)}
                  for s in scores},
         license=licence,
