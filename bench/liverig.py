@@ -244,7 +244,8 @@ def link_session(bpm: float, seconds: float, mode: str = "solo", new_bpm: float 
             time.sleep(1.5)
             out["events"]["start"] = time.monotonic()
             peer.set_playing(True)
-            time.sleep(2.0)
+            # playing starts again on the session's next bar (4 beats): leave two bars after it
+            time.sleep(2 * 4 * 60.0 / (new_bpm or bpm))
         halt.set()
         watcher.join()
         out["line"] = line
