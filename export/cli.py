@@ -124,8 +124,8 @@ def _export(args: argparse.Namespace) -> int:
 
     label = f"[{cluster.label()}] " if cluster and cluster.size > 1 else ""
     if label:
-        print(f"{label}joining {', '.join(cluster.addresses)}; the first step waits for every "
-              f"worker", file=sys.stderr, flush=True)
+        print(f"{label}joining {', '.join(cluster.addresses)}; waiting until every worker "
+              f"has joined", file=sys.stderr, flush=True)
     strategy = make_strategy(cluster)  # before any TensorFlow op runs
     if strategy.num_replicas_in_sync > 1:
         print(f"{label}training on {strategy.num_replicas_in_sync} replicas "

@@ -55,7 +55,7 @@ class NgramTable:
     """
 
     def __init__(self, pieces: Sequence[Sequence[int]], order: int, n_values: int) -> None:
-        self.order, self.n_values, self.base = order, n_values, n_values + 1
+        self.n_values, self.base = n_values, n_values + 1
         pad = np.full(order - 1, n_values, np.int64)  # BOS, as a key digit
         parts = [np.concatenate([pad, np.asarray(p, np.int64)]) for p in pieces if len(p)]
         keys = np.concatenate([_keys(p[None], order, self.base)[0] for p in parts]) if parts else (
