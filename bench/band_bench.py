@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jazz_plugin.codec import Note
-from jazz_plugin.engine import Engine
-from jazz_plugin.harmony import parse_chart
-from jazz_plugin.sampling import Sampler
-from jazz_plugin.voice import Voice
+from jazz_plugin.model.engine import Engine
+from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.model.voice import Voice
+from jazz_plugin.music.codec import Note
+from jazz_plugin.music.harmony import parse_chart
 
 from .jackrig import ClockSender, Daemon, Peer, every_note_closed, sleep_until
 from .table import Row, stats

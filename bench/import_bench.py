@@ -32,9 +32,10 @@ TX, VOCABULARY = 30, 312  # what float32 one-hot windows of the same tokens woul
 
 def generate(folder: str, n_files: int) -> float:
     """Write `n_files` distinct MIDI files of the built-in corpus; returns the seconds."""
-    from export.corpus import builtin_corpus
-    from jazz_plugin.codec import Codec
-    from jazz_plugin.midifile import write_line
+    from jazz_export.corpus import builtin_corpus
+
+    from jazz_plugin.corpus.midifile import write_line
+    from jazz_plugin.music.codec import Codec
 
     start = time.perf_counter()
     solos = builtin_corpus(Codec(), seed=0, pieces_per_key=16).solos
@@ -67,9 +68,10 @@ def measure(folder: str, limit: int, jobs: int, cache: str | None) -> dict:
 
 
 def _measure_here(folder: str, limit: int, jobs: int, cache: str) -> dict:
-    from export.corpus import load_midi_corpus
-    from jazz_plugin.codec import Codec
-    from jazz_plugin.corpuscache import peak_rss_mb
+    from jazz_export.corpus import load_midi_corpus
+
+    from jazz_plugin.corpus.cache import peak_rss_mb
+    from jazz_plugin.music.codec import Codec
 
     files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".mid"))
     codec = Codec()

@@ -25,8 +25,8 @@ import uuid
 
 import rtmidi
 
-from jazz_plugin.midispec import ALL_NOTES_OFF
-from jazz_plugin.ports import quiet_stderr
+from jazz_plugin.live.midispec import ALL_NOTES_OFF
+from jazz_plugin.live.ports import quiet_stderr
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTE_ON, NOTE_OFF, CC = 0x90, 0x80, 0xB0

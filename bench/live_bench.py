@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-from jazz_plugin.controls import DEFAULT_CC
-from jazz_plugin.midispec import ALL_NOTES_OFF
+from jazz_plugin.live.controls import DEFAULT_CC
+from jazz_plugin.live.midispec import ALL_NOTES_OFF
 
 from .jackrig import CC, ROOT, Daemon, JackServer, Peer, wait_for
 from .liverig import OscInbox, OscSender, grid_errors_ms, in_private_network, osc_datagram, osc_port

@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
-from jazz_plugin.codec import Codec
-from jazz_plugin.conditioning import COND_WIDTH, cond_into, pcs_mask
-from jazz_plugin.engine import START, Engine, _session_options
-from jazz_plugin.sampling import Sampler
+from jazz_plugin.model.conditioning import COND_WIDTH, cond_into, pcs_mask
+from jazz_plugin.model.engine import START, Engine, _session_options
+from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.music.codec import Codec
 
 from .table import Row, stats
 
@@ -38,9 +38,9 @@ def _onnx_model(LSTM_cell, densor, n_values: int, n_a: int, path: str,
     `conditioned=False` writes the previous release's graph (x, h, c) for a token-only cell.
     """
     import onnxruntime as ort
+    from jazz_export.onnx_export import save_onnx, to_onnx
 
-    from export.onnx_export import save_onnx, to_onnx
-    from jazz_plugin.modelinfo import ModelInfo
+    from jazz_plugin.model.modelinfo import ModelInfo
 
     vocab = Codec().names[:n_values]  # timing only: which tokens they are does not matter
     info = ModelInfo(vocabulary=vocab, n_a=n_a, tx=30)
@@ -112,9 +112,8 @@ def matmul_gflops() -> float:
 def run(quick: bool) -> list[Row]:
     import keras
     import tensorflow as tf
-
-    from export.model import make_layers, music_inference_model, predict_and_sample
-    from export.onnx_export import step_function
+    from jazz_export.model import make_layers, music_inference_model, predict_and_sample
+    from jazz_export.onnx_export import step_function
 
     rows: list[Row] = []
     n_onnx = 500 if quick else 5000
@@ -200,8 +199,7 @@ def run(quick: bool) -> list[Row]:
 def conditioned_rows(tmp: str, n: int) -> list[Row]:
     """The conditioned step next to the previous release's (x, h, c) graph, per n_a."""
     import keras
-
-    from export.model import make_layers
+    from jazz_export.model import make_layers
 
     rows, n_values = [], Codec().n_values
     for n_a in STATE_SIZES:
@@ -231,8 +229,7 @@ def candidate_rows(tmp: str, n: int) -> list[Row]:
     """A batched step of CANDIDATES answers next to single steps, and a whole search of
     CANDIDATES x ANSWER_TOKENS with argmax picks."""
     import keras
-
-    from export.model import make_layers
+    from jazz_export.model import make_layers
 
     rows, n_values = [], Codec().n_values
     for n_a in STATE_SIZES:

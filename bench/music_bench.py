@@ -19,8 +19,10 @@ import os
 import sys
 import time
 
-from jazz_plugin.engine import Engine, default_model_path
-from jazz_plugin.evaluate import (
+from jazz_plugin.model.engine import Engine, default_model_path
+from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.music.musicality import Figures, Share
+from jazz_plugin.offline.evaluate import (
     FIGURE_ROWS,
     Fit,
     answer_calls,
@@ -30,9 +32,7 @@ from jazz_plugin.evaluate import (
     load_solos,
     sampling_text,
 )
-from jazz_plugin.musicality import Figures, Share
 from jazz_plugin.options import RunOptions
-from jazz_plugin.sampling import Sampler
 
 from .table import Row, machine, render
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from jazz_plugin.controls import DEFAULT_CC
+from jazz_plugin.live.controls import DEFAULT_CC
 
 from .jackrig import ClockSender, Daemon, Peer, sleep_until
 

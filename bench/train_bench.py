@@ -22,8 +22,7 @@ import tempfile
 import time
 
 import numpy as np
-
-from export.cluster import local_addresses
+from jazz_export.cluster import local_addresses
 
 from .table import Row
 
@@ -31,9 +30,10 @@ M, TX, N_VALUES, N_A = 60, 30, 90, 64
 
 
 def dataset():
-    from export.corpus import builtin_corpus
-    from export.dataset import RECORD_FIELDS, Dataset, Span
-    from jazz_plugin.codec import Codec
+    from jazz_export.corpus import builtin_corpus
+    from jazz_export.dataset import RECORD_FIELDS, Dataset, Span
+
+    from jazz_plugin.music.codec import Codec
 
     solos = builtin_corpus(Codec(), seed=0, pieces_per_key=2).solos
     records = {k: np.concatenate([np.asarray(getattr(s, k), np.int32) for s in solos])
@@ -67,7 +67,7 @@ def run(quick: bool) -> list[Row]:
 
 
 def fused_and_unrolled(quick: bool) -> list[Row]:
-    from export.train import train
+    from jazz_export.train import train
 
     epochs = 15 if quick else 100
     ds = dataset()
@@ -128,11 +128,12 @@ def measure(folder: str, cache: str, files: int, epochs: int, workers: int = 1,
 
 def _measure_here(folder: str, cache: str, files: int, epochs: int, workers: str | None,
                   index: int | None) -> dict:
-    from export.cluster import from_options, make_strategy
-    from export.corpus import load_midi_corpus
-    from export.dataset import make_dataset
-    from export.train import peak_rss_mb, train
-    from jazz_plugin.codec import Codec
+    from jazz_export.cluster import from_options, make_strategy
+    from jazz_export.corpus import load_midi_corpus
+    from jazz_export.dataset import make_dataset
+    from jazz_export.train import peak_rss_mb, train
+
+    from jazz_plugin.music.codec import Codec
 
     cluster = from_options(workers, index)
     names = sorted(f for f in os.listdir(folder) if f.endswith(".mid"))[:files]

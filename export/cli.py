@@ -10,12 +10,12 @@ import sys
 import tempfile
 from typing import TYPE_CHECKING
 
-from jazz_plugin.codec import Codec
-from jazz_plugin.corpuscache import DEFAULT, peak_rss_mb
+from jazz_plugin.corpus.cache import DEFAULT, peak_rss_mb
+from jazz_plugin.corpus.wjazzd import licence_line
 from jazz_plugin.errors import ConfigError
-from jazz_plugin.evaluate import load_solos
-from jazz_plugin.modelinfo import ModelInfo
-from jazz_plugin.wjazzd import licence_line
+from jazz_plugin.model.modelinfo import ModelInfo
+from jazz_plugin.music.codec import Codec
+from jazz_plugin.offline.evaluate import load_solos
 
 from .checkpoint import Checkpoints
 from .cluster import Cluster, from_options, make_strategy
@@ -177,8 +177,8 @@ def _export(args: argparse.Namespace) -> int:
     print(f"wrote {model_path} and {weights_path}; peak RSS {peak_rss_mb():.0f} MB",
           file=sys.stderr)
     if test_solos:  # what the exported model plays over the test set's own changes
-        from jazz_plugin.engine import Engine
-        from jazz_plugin.evaluate import continuation_report
+        from jazz_plugin.model.engine import Engine
+        from jazz_plugin.offline.evaluate import continuation_report
 
         table, _ = continuation_report(Engine(model_path), test_solos,
                                        "external test set, not trained on")
@@ -214,7 +214,7 @@ def external_scores(result: TrainResult, ds: Dataset, test: Dataset, codec: Code
 def save_weights(result: TrainResult, path: str) -> None:
     """The Keras weights of LSTM_cell and densor (Keras's own format), atomically.
 
-    Load them back with `export.model.load_layers(path, n_values, n_a)`.
+    Load them back with `jazz_export.model.load_layers(path, n_values, n_a)`.
     """
     from .model import step_model
 

@@ -1,6 +1,6 @@
 """Where training solos come from: WJazzD folders, MIDI files, or our own built-in generator.
 
-Every source gives `Solo` records (jazz_plugin.solo): a quantized line, its chord changes
+Every source gives `Solo` records (jazz_plugin.corpus.solo): a quantized line, its chord changes
 and per-token conditioning arrays. The built-in corpus is synthetic data that this code
 writes, deterministic for a seed: idiomatic bebop-style lines over ii-V-I, blues and rhythm
 changes in all 12 keys, with chord tones on strong beats, approach notes, enclosures, runs,
@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from jazz_plugin.codec import TICKS_PER_QUARTER, Codec, quantize
-from jazz_plugin.corpuscache import (
+from jazz_plugin.corpus.cache import (
     DEFAULT,
     CacheDir,
     FileResult,
@@ -26,11 +25,12 @@ from jazz_plugin.corpuscache import (
     ImportStats,
     import_files,
 )
+from jazz_plugin.corpus.midifile import find_midi_files, read_solo_parts
+from jazz_plugin.corpus.solo import Solo, encode_solo
+from jazz_plugin.corpus.wjazzd import licence_line, load_wjazzd
 from jazz_plugin.errors import CorpusError, MidiFileError
-from jazz_plugin.harmony import Changes, parse_chord, pc_name
-from jazz_plugin.midifile import find_midi_files, read_solo_parts
-from jazz_plugin.solo import Solo, encode_solo
-from jazz_plugin.wjazzd import licence_line, load_wjazzd
+from jazz_plugin.music.codec import TICKS_PER_QUARTER, Codec, quantize
+from jazz_plugin.music.harmony import Changes, parse_chord, pc_name
 
 Line = list[tuple[int, float, float]]  # (pitch, start, end) in quarter notes
 
@@ -66,7 +66,7 @@ def load_midi_corpus(paths: Sequence[str], codec: Codec, track: str | None = Non
     then how many more there were; every skipped file is reported. `jobs` processes parse
     (default: the cores); each file's Solo is cached in `cache_dir` (default: the user's
     cache folder; None: no cache) under the hash of its bytes and the track choices
-    (jazz_plugin.corpuscache).
+    (jazz_plugin.corpus.cache).
     """
     files = find_midi_files(paths)
     options = {"track": track, "chord_track": _chord_track_key(chord_track)}
@@ -84,7 +84,7 @@ def load_midi_corpus(paths: Sequence[str], codec: Codec, track: str | None = Non
 
     stats = import_files(
         [FileTask((path,), path) for path in files], parse_midi_task, codec, kind="midi",
-        options=options, code_modules=["jazz_plugin.midifile", __name__], jobs=jobs,
+        options=options, code_modules=["jazz_plugin.corpus.midifile", __name__], jobs=jobs,
         cache_dir=cache_dir, progress=progress, desc="midi", on_result=take)
     skipped = len(reasons)
     if len(solos) > TRACK_LINES:

@@ -1,7 +1,7 @@
 """Training windows as index arrays, expanded batch by batch inside a tf.data pipeline.
 
 A corpus becomes a few flat per-token arrays, every solo end to end: the tokens and the
-conditioning records of `jazz_plugin.conditioning` (chord, next chord, reference pitch
+conditioning records of `jazz_plugin.model.conditioning` (chord, next chord, reference pitch
 class, bar position), plus each solo's key chord. A window is just its start offset. Each
 batch gathers its windows from those arrays and makes the one-hots and the conditioning
 vectors inside the TensorFlow graph, so nothing of size vocabulary x windows is ever built.
@@ -27,20 +27,20 @@ from typing import Any
 
 import numpy as np
 
-from jazz_plugin.codec import Codec
-from jazz_plugin.conditioning import (
+from jazz_plugin.errors import CorpusError
+from jazz_plugin.model.conditioning import (
     BEATS_PER_BAR,
     FULL_MASK,
     TICKS_PER_BAR,
     TICKS_PER_BEAT,
 )
-from jazz_plugin.errors import CorpusError
+from jazz_plugin.music.codec import Codec
 
 VALIDATION_FRACTION = 0.15  # share of solos (or of a lone solo's tokens) held out
 NO_CHORD_RATE = 0.10  # training windows with the chords removed: more = better without chords
 KEY_CHORD_RATE = 0.20  # training windows with the key chord for every chord (runtime w/o chords)
 RECORD_FIELDS = ("tokens", "chord", "next_chord", "ref_pc", "pos")
-# 10 bytes a token, as jazz_plugin.solo stores them: vocabulary < 2**15, chord masks 12 bits,
+# 10 bytes a token, as jazz_plugin.corpus.solo stores them: vocabulary < 2**15, chord masks 12 bits,
 # pitch classes and bar ticks < 256. Widened to int32 in the graph, after the gather.
 RECORD_DTYPES = {"tokens": np.int16, "chord": np.uint16, "next_chord": np.uint16,
                  "ref_pc": np.uint8, "pos": np.uint8, "key_chord": np.uint16}
@@ -48,7 +48,7 @@ RECORD_DTYPES = {"tokens": np.int16, "chord": np.uint16, "next_chord": np.uint16
 
 @dataclass
 class SoloRecords:
-    """The per-token arrays `Dataset` reads from a solo (jazz_plugin.solo.Solo has them too).
+    """The per-token arrays `Dataset` reads from a solo (jazz_plugin.corpus.solo.Solo has them too).
 
     `chord`, `next_chord`, `ref_pc` and `pos` at i describe where token i+1 starts.
     """
@@ -199,7 +199,7 @@ def _performers(spans: Sequence[Span], tx: int, stride: int) -> list[str]:
     return [s.performer for s in spans for _ in range(len(window_starts([s], tx, stride)))]
 
 
-# --- The TensorFlow side: the same arithmetic as jazz_plugin.conditioning.cond_matrix -----
+# --- The TensorFlow side: the same arithmetic as jazz_plugin.model.conditioning.cond_matrix -----
 
 def tf_cond(chord, next_chord, ref_pc, pos):
     """int32 records of any shape [...] -> float32 conditioning [..., COND_WIDTH], in-graph."""

@@ -2,7 +2,7 @@
 every step, now hearing the harmony and the bar.
 
 Each step's input is concat(one_hot(token) [n_values], cond [COND_WIDTH]): the token and
-the conditioning vector of jazz_plugin.conditioning (chord and next chord relative to the
+the conditioning vector of jazz_plugin.model.conditioning (chord and next chord relative to the
 last note, bar position, no-chord flag), both describing where the next token starts.
 
 - `djmodel`: the unrolled training model, Tx steps over the same two layers.
@@ -50,9 +50,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from jazz_plugin.codec import Codec  # noqa: E402
-from jazz_plugin.conditioning import COND_WIDTH, TICKS_PER_BAR, cond_matrix  # noqa: E402
-from jazz_plugin.midifile import write_line  # noqa: E402
+from jazz_plugin.corpus.midifile import write_line  # noqa: E402
+from jazz_plugin.model.conditioning import COND_WIDTH, TICKS_PER_BAR, cond_matrix  # noqa: E402
+from jazz_plugin.music.codec import Codec  # noqa: E402
 
 n_a = 64  # LSTM state size: larger remembers more, trains slower, steps slower
 Tx = 30  # training window length, in tokens

@@ -19,8 +19,8 @@ import tensorflow as tf  # noqa: E402
 import tf2onnx  # noqa: E402
 from keras import layers  # noqa: E402
 
-from jazz_plugin.conditioning import COND_WIDTH  # noqa: E402
-from jazz_plugin.modelinfo import OUTPUTS, ModelInfo  # noqa: E402
+from jazz_plugin.model.conditioning import COND_WIDTH  # noqa: E402
+from jazz_plugin.model.modelinfo import OUTPUTS, ModelInfo  # noqa: E402
 
 OPSET = 17  # lowest opset we promise; checked by onnx.checker
 BATCH = "batch"  # the symbolic name of the dynamic batch dimension

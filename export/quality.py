@@ -33,7 +33,7 @@ class Score:
 
 def lstm_score(nll: np.ndarray, hits: np.ndarray, name: str = "LSTM") -> Score:
     """Score from the LSTM's per-token NLL [m, Tx] and argmax hits [m, Tx]
-    (export.train.score_windows)."""
+    (jazz_export.train.score_windows)."""
     return Score(name, float(np.mean(nll)), float(np.mean(hits)))
 
 

@@ -30,7 +30,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from jazz_plugin.corpuscache import peak_rss_mb  # noqa: E402
+from jazz_plugin.corpus.cache import peak_rss_mb  # noqa: E402
 from jazz_plugin.errors import ConfigError  # noqa: E402
 
 from .checkpoint import Checkpoints, Saved  # noqa: E402

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import options
-from .errors import ConfigError, JazzError
+from jazz_plugin import options
+from jazz_plugin.errors import ConfigError, JazzError
 
 EXPORT_MODULES = {"tensorflow", "tf2onnx", "onnx", "keras"}
 
@@ -164,13 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .daemon import run_daemon
+    from jazz_plugin.live.daemon import run_daemon
 
     return run_daemon(args)
 
 
 def _cmd_ports(args: argparse.Namespace) -> int:
-    from .ports import list_ports
+    from jazz_plugin.live.ports import list_ports
 
     for line in list_ports(args.api):
         print(line)
@@ -178,15 +178,15 @@ def _cmd_ports(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .chordsource import chart_from_options
-    from .engine import Engine
-    from .generate import improvise, read_seed, write_atomically
-    from .sampling import Sampler
+    from jazz_plugin.live.chordsource import chart_from_options
+    from jazz_plugin.model.engine import Engine
+    from jazz_plugin.model.sampling import Sampler
+    from jazz_plugin.offline.generate import improvise, read_seed, write_atomically
 
     if args.high - args.low < 11:
         raise ConfigError(f"--low {args.low} .. --high {args.high} must span at least an octave")
     if args.plot:
-        from .pianoroll import check_plotting
+        from jazz_plugin.offline.pianoroll import check_plotting
 
         check_plotting()  # before any work: no MIDI file written only to fail on the plot
     sampler = Sampler.from_options(**options.sampling_options(args))
@@ -208,7 +208,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     write_atomically(notes, args.output, args.bpm, changes)
     print(f"wrote {len(notes)} notes to {args.output}", file=sys.stderr)
     if args.plot:
-        from .pianoroll import plot_pianoroll
+        from jazz_plugin.offline.pianoroll import plot_pianoroll
 
         plot_pianoroll(notes, args.plot, changes=changes)
         print(f"wrote {args.plot}", file=sys.stderr)
@@ -222,13 +222,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if missing:
         raise JazzError(f"'jazz-plugin export' needs the export extra ({', '.join(missing)} "
                         "missing): pip install 'jazz-plugin[export]'")
-    from export.cli import run_export
+    from jazz_export.cli import run_export
 
     return run_export(args)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import run_evaluate
+    from jazz_plugin.offline.evaluate import run_evaluate
 
     return run_evaluate(args)
 

@@ -14,10 +14,10 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from . import sampling
-from .clock import TICKS_PER_BAR, TICKS_PER_BEAT
-from .controls import RESERVED_CC
-from .errors import ConfigError
+from jazz_plugin.errors import ConfigError
+from jazz_plugin.live.clock import TICKS_PER_BAR, TICKS_PER_BEAT
+from jazz_plugin.live.controls import RESERVED_CC
+from jazz_plugin.model import sampling
 
 MODES = ("call-response", "duet", "solo", "trade")
 APIS = ("auto", "alsa", "jack", "coremidi")

@@ -75,7 +75,7 @@ def jazz_meta(vocab_len: int = 312, n_a: int = 4) -> dict:
     """Our metadata for a 312-value model whose vocabulary has `vocab_len` names."""
     import json
 
-    from jazz_plugin.codec import Codec
+    from jazz_plugin.music.codec import Codec
 
     return {"codec": "interval-duration", "codec_version": "1", "n_values": "312",
             "n_a": str(n_a), "tx": "8", "ticks_per_quarter": "12",

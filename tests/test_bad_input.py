@@ -7,8 +7,8 @@ import mido
 import pytest
 from conftest import jazz, jazz_meta, make_onnx, melody_messages, one_error_line, write_midi
 
+from jazz_plugin.corpus.midifile import MAX_MIDI_BYTES, read_melody
 from jazz_plugin.errors import MidiFileError
-from jazz_plugin.midifile import MAX_MIDI_BYTES, read_melody
 
 
 def huge_midi(path: str, size: int) -> None:

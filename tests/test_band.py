@@ -4,11 +4,11 @@ swing, register and density knobs."""
 import pytest
 from test_improviser import SEC_PER_TICK, Rig
 
-from jazz_plugin.chordsource import Harmony, PlayedChords
-from jazz_plugin.conditioning import pcs_mask
-from jazz_plugin.controls import DEFAULT_CC
-from jazz_plugin.harmony import parse_chart
-from jazz_plugin.improviser import swung
+from jazz_plugin.live.chordsource import Harmony, PlayedChords
+from jazz_plugin.live.controls import DEFAULT_CC
+from jazz_plugin.live.improviser import swung
+from jazz_plugin.model.conditioning import pcs_mask
+from jazz_plugin.music.harmony import parse_chart
 
 BAR = 2.0  # seconds at 120 BPM
 TURN = 2 * BAR  # --trade-bars 2

@@ -4,23 +4,23 @@ import os
 import pickle
 import shutil
 
+import jazz_export.corpus
 import mido
 import numpy as np
 import pytest
 from conftest import melody_messages, write_midi
+from jazz_export.corpus import load_midi_corpus, load_wjazzd_corpus
 from test_wjazzd import corpus_folder, write_csv
 
-import export.corpus
-import jazz_plugin.codec
-import jazz_plugin.conditioning
-from export.corpus import load_midi_corpus, load_wjazzd_corpus
-from jazz_plugin import corpuscache
-from jazz_plugin.codec import Codec, Note
-from jazz_plugin.corpuscache import CACHE_FORMAT, default_cache_dir
+import jazz_plugin.model.conditioning
+import jazz_plugin.music.codec
+from jazz_plugin.corpus import cache as corpuscache
+from jazz_plugin.corpus.cache import CACHE_FORMAT, default_cache_dir
+from jazz_plugin.corpus.solo import PackedChanges, encode_solo
+from jazz_plugin.corpus.wjazzd import load_wjazzd
 from jazz_plugin.errors import ConfigError
-from jazz_plugin.harmony import Changes, parse_chart, parse_chord
-from jazz_plugin.solo import PackedChanges, encode_solo
-from jazz_plugin.wjazzd import load_wjazzd
+from jazz_plugin.music.codec import Codec, Note
+from jazz_plugin.music.harmony import Changes, parse_chart, parse_chord
 
 codec = Codec()
 JOBS = 2
@@ -105,7 +105,7 @@ def test_a_second_import_is_all_cache_hits_and_parses_nothing(tmp_path, capsys, 
     def must_not_parse(*_args):
         raise AssertionError("parsed although every file is cached")
 
-    monkeypatch.setattr(export.corpus, "parse_midi_task", must_not_parse)
+    monkeypatch.setattr(jazz_export.corpus, "parse_midi_task", must_not_parse)
     third = load_midi_corpus([str(folder)], codec, jobs=1, cache_dir=cache)
     assert_same_solos(first.solos, third.solos)
 
@@ -152,8 +152,8 @@ def test_corrupt_cache_entries_are_rebuilt_never_trusted(tmp_path):
     assert_same_solos(fresh.solos, healed.solos)
 
 
-@pytest.mark.parametrize("module, name", [(jazz_plugin.codec, "CODEC_VERSION"),
-                                          (jazz_plugin.conditioning, "COND_VERSION")])
+@pytest.mark.parametrize("module, name", [(jazz_plugin.music.codec, "CODEC_VERSION"),
+                                          (jazz_plugin.model.conditioning, "COND_VERSION")])
 def test_a_version_change_misses_the_cache(tmp_path, monkeypatch, module, name):
     folder, cache = midi_folder(tmp_path, n=2), str(tmp_path / "cache")
     load_midi_corpus([str(folder)], codec, jobs=JOBS, cache_dir=cache)
@@ -201,8 +201,8 @@ def test_an_internal_error_skips_the_file_and_is_not_cached(tmp_path, capsys, mo
             raise IndexError("a bug")
         return parse(task, codec, options)
 
-    parse = export.corpus.parse_midi_task
-    monkeypatch.setattr(export.corpus, "parse_midi_task", buggy)
+    parse = jazz_export.corpus.parse_midi_task
+    monkeypatch.setattr(jazz_export.corpus, "parse_midi_task", buggy)
     corpus = load_midi_corpus([str(folder)], codec, jobs=1, cache_dir=cache)
     assert "internal error reading" in capsys.readouterr().err and len(corpus.solos) == 1
     monkeypatch.undo()

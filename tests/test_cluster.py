@@ -5,9 +5,9 @@ import json
 
 import numpy as np
 import pytest
+from jazz_export.checkpoint import KEEP, Checkpoints, Saved, check_settings
+from jazz_export.cluster import Cluster, explain, from_options, local_addresses, tf_config_json
 
-from export.checkpoint import KEEP, Checkpoints, Saved, check_settings
-from export.cluster import Cluster, explain, from_options, local_addresses, tf_config_json
 from jazz_plugin.errors import ConfigError
 
 

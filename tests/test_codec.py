@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jazz_plugin.codec import (
+from jazz_plugin.music.codec import (
     DURATIONS,
     TICKS_PER_QUARTER,
     Codec,

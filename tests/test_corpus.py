@@ -3,14 +3,22 @@
 import numpy as np
 import pytest
 from conftest import melody_messages, write_midi
+from jazz_export.corpus import TRACK_LINES, builtin_corpus, builtin_lines, load_midi_corpus
+from jazz_export.dataset import SoloRecords, make_dataset
 
-from export.corpus import TRACK_LINES, builtin_corpus, builtin_lines, load_midi_corpus
-from export.dataset import SoloRecords, make_dataset
-from jazz_plugin.codec import Codec, Note, Token
-from jazz_plugin.conditioning import BEAT, CHORD, NEXT_CHORD, NO_CHORD, TICK, cond_matrix, pcs_mask
+from jazz_plugin.corpus.solo import encode_solo
 from jazz_plugin.errors import CorpusError
-from jazz_plugin.harmony import Changes, estimate_key, parse_chord
-from jazz_plugin.solo import encode_solo
+from jazz_plugin.model.conditioning import (
+    BEAT,
+    CHORD,
+    NEXT_CHORD,
+    NO_CHORD,
+    TICK,
+    cond_matrix,
+    pcs_mask,
+)
+from jazz_plugin.music.codec import Codec, Note, Token
+from jazz_plugin.music.harmony import Changes, estimate_key, parse_chord
 
 codec = Codec()
 
@@ -133,7 +141,7 @@ def mido_off(pitch, time):
 
 def test_builtin_lines_put_chord_tones_on_strong_beats():
     # ii-V-I in C: beat 0 of bar 1 is Dm7 (D F A C), so the downbeat note is one of those
-    from export.corpus import CHORD_TONES, PROGRESSIONS
+    from jazz_export.corpus import CHORD_TONES, PROGRESSIONS
 
     for line in builtin_lines(seed=1, n=6):
         assert line

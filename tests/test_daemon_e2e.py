@@ -15,8 +15,8 @@ from bench.jackrig import (
     grid_origin_from,
     wait_for,
 )
-from jazz_plugin.controls import DEFAULT_CC
-from jazz_plugin.output import ALL_NOTES_OFF, SUSTAIN_PEDAL
+from jazz_plugin.live.controls import DEFAULT_CC
+from jazz_plugin.live.output import ALL_NOTES_OFF, SUSTAIN_PEDAL
 
 pytestmark = pytest.mark.usefixtures("jack_server")
 BPM = 240  # quick bars keep the tests short: a beat is 0.25 s, a bar 1 s

@@ -1,9 +1,9 @@
 """Scoring candidate answers: chord tones on strong beats, echo of the call, variety."""
 
-from jazz_plugin import develop
-from jazz_plugin.codec import Note
-from jazz_plugin.conditioning import pcs_mask
-from jazz_plugin.harmony import parse_chart
+from jazz_plugin.model.conditioning import pcs_mask
+from jazz_plugin.music import develop
+from jazz_plugin.music.codec import Note
+from jazz_plugin.music.harmony import parse_chart
 
 C7 = parse_chart("| C7 |")
 
@@ -48,8 +48,8 @@ def test_the_develop_knob_moves_the_choice_between_a_copy_and_a_new_line():
 def test_the_loop_guard_bans_the_token_that_would_close_an_exact_loop():
     import numpy as np
 
-    from jazz_plugin.musicality import exact_loop
-    from jazz_plugin.voice import LoopGuard
+    from jazz_plugin.model.voice import LoopGuard
+    from jazz_plugin.music.musicality import exact_loop
 
     guard = LoopGuard()
     stuck = np.array([0.1, 0.5, 0.0, 1.0, 0.2])  # a "model" that always wants token 3

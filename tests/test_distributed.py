@@ -23,8 +23,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from conftest import ROOT, jazz, one_error_line
-
-from export.cluster import local_addresses
+from jazz_export.cluster import local_addresses
 
 SMALL = ["--builtin", "--n-a", "16", "--tx", "16", "--batch-size", "32", "--dropout", "0"]
 TOLERANCE = 1e-4  # one worker against two: float summation order only (see the docstring)
@@ -109,9 +108,9 @@ def test_two_workers_on_loopback_agree_and_match_one_worker(tmp_path, dropout):
 
 def test_each_worker_and_each_replica_gets_its_own_slice_of_every_global_batch():
     import tensorflow as tf
+    from jazz_export.dataset import SoloRecords, make_dataset, steps_per_epoch, train_batches
 
-    from export.dataset import SoloRecords, make_dataset, steps_per_epoch, train_batches
-    from jazz_plugin.codec import Codec
+    from jazz_plugin.music.codec import Codec
 
     codec = Codec()
     rng = np.random.default_rng(3)
@@ -148,10 +147,10 @@ import numpy as np
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from export.corpus import builtin_corpus
-from export.dataset import make_dataset
-from export.train import train
-from jazz_plugin.codec import Codec
+from jazz_export.corpus import builtin_corpus
+from jazz_export.dataset import make_dataset
+from jazz_export.train import train
+from jazz_plugin.music.codec import Codec
 codec = Codec()
 ds = make_dataset(builtin_corpus(codec, seed=0, pieces_per_key=2).solos, codec.n_values, tx=16)
 kw = dict(epochs=2, seed=0, verbose=False, batch_size=32, dropout=0.0)

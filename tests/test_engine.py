@@ -10,12 +10,12 @@ import onnx
 import pytest
 from conftest import jazz, jazz_meta, make_onnx, melody_messages, one_error_line, write_midi
 
-from jazz_plugin.codec import Codec
-from jazz_plugin.conditioning import COND_WIDTH, cond_into, cond_vector, pcs_mask
-from jazz_plugin.engine import START, Engine, default_model_path
 from jazz_plugin.errors import ModelError
-from jazz_plugin.modelinfo import ModelInfo
-from jazz_plugin.sampling import Sampler
+from jazz_plugin.model.conditioning import COND_WIDTH, cond_into, cond_vector, pcs_mask
+from jazz_plugin.model.engine import START, Engine, default_model_path
+from jazz_plugin.model.modelinfo import ModelInfo
+from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.music.codec import Codec
 
 codec = Codec()
 N_A = 8
@@ -29,9 +29,8 @@ def models(tmp_path_factory) -> dict[str, str]:
     """Two real models with random weights, written by the export code: a conditioned one,
     and one exactly as the previous release wrote them ((x, h, c), [1, ...], its metadata)."""
     import keras
-
-    from export.model import make_layers
-    from export.onnx_export import save_onnx, to_onnx
+    from jazz_export.model import make_layers
+    from jazz_export.onnx_export import save_onnx, to_onnx
 
     folder = tmp_path_factory.mktemp("models")
     keras.utils.set_random_seed(3)

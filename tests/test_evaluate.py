@@ -10,19 +10,12 @@ import numpy as np
 import pytest
 from conftest import jazz, melody_messages, one_error_line, write_csv, write_midi
 
-from jazz_plugin.codec import Codec, Note
-from jazz_plugin.conditioning import cond_matrix
-from jazz_plugin.engine import Engine
-from jazz_plugin.evaluate import (
-    CALLS,
-    all_calls,
-    answer_calls,
-    continue_solo,
-    fit,
-    load_solos,
-)
-from jazz_plugin.harmony import Key, estimate_key, parse_chart
-from jazz_plugin.musicality import (
+from jazz_plugin.model.conditioning import cond_matrix
+from jazz_plugin.model.engine import Engine
+from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.music.codec import Codec, Note
+from jazz_plugin.music.harmony import Key, estimate_key, parse_chart
+from jazz_plugin.music.musicality import (
     LOOP_SPAN,
     Figures,
     Loop,
@@ -34,7 +27,14 @@ from jazz_plugin.musicality import (
     on_the_beat,
     rest_tokens,
 )
-from jazz_plugin.sampling import Sampler
+from jazz_plugin.offline.evaluate import (
+    CALLS,
+    all_calls,
+    answer_calls,
+    continue_solo,
+    fit,
+    load_solos,
+)
 
 codec = Codec()
 
@@ -54,7 +54,7 @@ def test_chord_tones_count_only_beats_1_and_3_where_a_chord_is_known():
     assert chord_tones_on_1_and_3(notes, None) == Share(0, 0)
     assert Share(0, 0).value is None and Share(3, 4).value == 0.75
     # a solo's changes know no chord after their end: those notes are not counted
-    from jazz_plugin.harmony import Changes
+    from jazz_plugin.music.harmony import Changes
 
     solo_changes = Changes(no_chart_after.segments, end=48)
     assert chord_tones_on_1_and_3(notes, solo_changes) == Share(1, 2)
@@ -315,7 +315,7 @@ def test_a_corpus_without_long_enough_solos_says_so(tiny_model, corpus, tmp_path
 
 def test_music_bench_rows_and_the_table_export_can_print(tiny_model, corpus):
     from bench.music_bench import measure
-    from jazz_plugin.evaluate import continuation_report
+    from jazz_plugin.offline.evaluate import continuation_report
 
     rows, words = measure(tiny_model, corpus, seed=0, opening=1, bars=4)
     by_name = {(r.section, r.name): r for r in rows}

@@ -9,9 +9,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 from conftest import jazz, melody_messages, one_error_line, write_midi
-
-from export.corpus import builtin_corpus
-from export.dataset import (
+from jazz_export.corpus import builtin_corpus
+from jazz_export.dataset import (
     KEY_CHORD_RATE,
     NO_CHORD_RATE,
     SoloRecords,
@@ -21,7 +20,7 @@ from export.dataset import (
     tf_dataset,
     train_batches,
 )
-from export.model import (
+from jazz_export.model import (
     djmodel,
     fused_model,
     generate_music,
@@ -29,13 +28,14 @@ from export.model import (
     predict_and_sample,
     step_model,
 )
-from export.onnx_export import to_onnx
-from export.quality import baseline_scores, lstm_score, ngram_score, sample_note
-from export.train import score_windows, train
-from jazz_plugin.codec import Codec
-from jazz_plugin.conditioning import COND_LAYOUT, COND_WIDTH, NO_CHORD, cond_matrix, pcs_mask
-from jazz_plugin.engine import START, Engine
-from jazz_plugin.modelinfo import ModelInfo
+from jazz_export.onnx_export import to_onnx
+from jazz_export.quality import baseline_scores, lstm_score, ngram_score, sample_note
+from jazz_export.train import score_windows, train
+
+from jazz_plugin.model.conditioning import COND_LAYOUT, COND_WIDTH, NO_CHORD, cond_matrix, pcs_mask
+from jazz_plugin.model.engine import START, Engine
+from jazz_plugin.model.modelinfo import ModelInfo
+from jazz_plugin.music.codec import Codec
 
 codec = Codec()
 N_A, TX = 16, 10
@@ -390,7 +390,7 @@ def test_generate_music_writes_a_solo(small, tmp_path):
 def test_saved_keras_weights_load_back_into_the_seeds_models(tiny_model):
     import os
 
-    from export.model import default_cond, load_layers
+    from jazz_export.model import default_cond, load_layers
 
     weights = os.path.join(os.path.dirname(tiny_model), "model.weights.h5")
     LSTM_cell, densor, _ = load_layers(weights, codec.n_values, 16)
@@ -454,7 +454,7 @@ def test_ngram_tables_count_exactly_what_a_plain_count_gives():
 
 
 def test_interpolated_trigram_mixes_exactly_what_a_plain_count_gives():
-    from export.quality import INTERPOLATION, interpolated_score
+    from jazz_export.quality import INTERPOLATION, interpolated_score
 
     rng = np.random.default_rng(2)
     n_values = 7

@@ -7,9 +7,9 @@ from conftest import melody_messages, write_midi
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jazz_plugin.corpus.midifile import read_melody, read_parts
 from jazz_plugin.errors import MidiFileError
-from jazz_plugin.midifile import read_melody, read_parts
-from jazz_plugin.midistream import MidiStream
+from jazz_plugin.live.midistream import MidiStream
 
 HEADER = b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0"
 

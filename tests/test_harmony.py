@@ -2,10 +2,10 @@
 
 import pytest
 
-from jazz_plugin.codec import Note
-from jazz_plugin.conditioning import pcs_mask
 from jazz_plugin.errors import ConfigError, JazzError
-from jazz_plugin.harmony import (
+from jazz_plugin.model.conditioning import pcs_mask
+from jazz_plugin.music.codec import Note
+from jazz_plugin.music.harmony import (
     NC,
     Changes,
     ChordSymbolError,

@@ -4,15 +4,15 @@ import math
 
 import pytest
 
-from jazz_plugin.clock import ExternalClock, InternalClock
-from jazz_plugin.controls import DEFAULT_CC, Controls, parse_cc_options
-from jazz_plugin.engine import Engine
 from jazz_plugin.errors import ConfigError
-from jazz_plugin.improviser import Improviser
+from jazz_plugin.live.clock import ExternalClock, InternalClock
+from jazz_plugin.live.controls import DEFAULT_CC, Controls, parse_cc_options
+from jazz_plugin.live.improviser import Improviser
+from jazz_plugin.live.output import ALL_NOTES_OFF, SUSTAIN_PEDAL, Output
+from jazz_plugin.live.scheduler import Scheduler
+from jazz_plugin.model.engine import Engine
+from jazz_plugin.model.sampling import Sampler
 from jazz_plugin.options import RunOptions
-from jazz_plugin.output import ALL_NOTES_OFF, SUSTAIN_PEDAL, Output
-from jazz_plugin.sampling import Sampler
-from jazz_plugin.scheduler import Scheduler
 
 ENGINE = Engine()
 SEC_PER_TICK = 60 / 120 / 12  # 120 BPM
@@ -262,7 +262,7 @@ def test_every_answer_starts_with_a_note_on_its_beat():
 def test_config_file_then_command_line(tmp_path):
     import argparse
 
-    from jazz_plugin.daemon import resolve_options
+    from jazz_plugin.live.daemon import resolve_options
 
     path = tmp_path / "jazz.toml"
     path.write_text('mode = "duet"\nbpm = 96\nlow = 40\nhigh = 70\n[cc]\ntemperature = 74\n')

@@ -9,9 +9,9 @@ from conftest import jazz, one_error_line
 
 from bench.jackrig import CC, Daemon, Peer, wait_for
 from bench.liverig import OscInbox, OscSender, osc_port
-from jazz_plugin.controls import CONTROLS, DEFAULT_CC, Controls, load_config
 from jazz_plugin.errors import ConfigError
-from jazz_plugin.learn import resolve_mapping, save_cc
+from jazz_plugin.live.controls import CONTROLS, DEFAULT_CC, Controls, load_config
+from jazz_plugin.live.learn import resolve_mapping, save_cc
 
 CONFIG = """# my stage setup
 bpm = 110  # a bit brisk

@@ -17,7 +17,7 @@ from conftest import ROOT, jazz, one_error_line
 
 from bench.liverig import beat_at, grid_errors_ms, in_private_network
 from jazz_plugin import options
-from jazz_plugin.midispec import ALL_NOTES_OFF
+from jazz_plugin.live.midispec import ALL_NOTES_OFF
 
 pytestmark = pytest.mark.usefixtures("jack_server")
 QUANTUM = 4

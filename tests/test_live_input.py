@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_improviser import Rig
 
-from jazz_plugin.clock import ExternalClock
-from jazz_plugin.controls import DEFAULT_CC
-from jazz_plugin.ports import InputQueue
+from jazz_plugin.live.clock import ExternalClock
+from jazz_plugin.live.controls import DEFAULT_CC
+from jazz_plugin.live.ports import InputQueue
 
 
 def answered(rig: Rig, t0: float) -> list:

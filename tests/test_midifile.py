@@ -4,17 +4,17 @@ import mido
 import pytest
 from conftest import melody_messages, write_midi
 
-from jazz_plugin.codec import Note
-from jazz_plugin.conditioning import pcs_mask
-from jazz_plugin.errors import MidiFileError
-from jazz_plugin.harmony import parse_chart
-from jazz_plugin.midifile import (
+from jazz_plugin.corpus.midifile import (
     find_midi_files,
     read_melody,
     read_parts,
     read_solo_parts,
     write_line,
 )
+from jazz_plugin.errors import MidiFileError
+from jazz_plugin.model.conditioning import pcs_mask
+from jazz_plugin.music.codec import Note
+from jazz_plugin.music.harmony import parse_chart
 
 
 def chords(n: int) -> list[mido.Message]:

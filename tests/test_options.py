@@ -5,8 +5,8 @@ import argparse
 import pytest
 from conftest import jazz, one_error_line
 
-from jazz_plugin.daemon import resolve_options
 from jazz_plugin.errors import ConfigError
+from jazz_plugin.live.daemon import resolve_options
 
 
 def resolve(tmp_path, toml: str = "", **cli):

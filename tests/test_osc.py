@@ -10,9 +10,9 @@ from conftest import jazz, one_error_line
 
 from bench.jackrig import CC, Daemon, Peer, every_note_closed, wait_for
 from bench.liverig import OscInbox, OscSender, osc_datagram, osc_port
-from jazz_plugin.controls import CONTROLS, DEFAULT_CC
-from jazz_plugin.osc import OUT_OF_RANGE, UNKNOWN, WRONG_TYPE, parse
-from jazz_plugin.output import ALL_NOTES_OFF
+from jazz_plugin.live.controls import CONTROLS, DEFAULT_CC
+from jazz_plugin.live.osc import OUT_OF_RANGE, UNKNOWN, WRONG_TYPE, parse
+from jazz_plugin.live.output import ALL_NOTES_OFF
 
 pytestmark = pytest.mark.usefixtures("jack_server")
 BPM = 240  # a beat is 0.25 s, a bar 1 s
@@ -156,7 +156,7 @@ BAD = [  # (datagram, the kind it is counted as)
 def test_each_bad_message_is_refused_as_its_kind(data, kind):
     from pythonosc.osc_packet import OscPacket
 
-    from jazz_plugin.osc import BadOsc, message_tags
+    from jazz_plugin.live.osc import BadOsc, message_tags
 
     try:
         messages = [m.message for m in OscPacket(data).messages]
@@ -231,7 +231,7 @@ def test_bad_osc_and_a_flood_are_counted_logged_once_and_never_stop_the_music(ja
 
 
 def test_a_full_queue_drops_the_oldest_and_counts_it():
-    from jazz_plugin.osc import DROPPED, OscListener
+    from jazz_plugin.live.osc import DROPPED, OscListener
 
     wakeup = threading.Event()
     listener = OscListener("127.0.0.1", 0, wakeup, maxlen=4)  # a loop that never drains

@@ -11,7 +11,7 @@ from conftest import jazz, one_error_line
 
 from bench.jackrig import Daemon, unique_server_name, wait_for
 from jazz_plugin.errors import ConfigError
-from jazz_plugin.ports import (
+from jazz_plugin.live.ports import (
     CLIENT_NAME_MAX,
     IN_LOST,
     InputQueue,

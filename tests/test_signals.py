@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from bench.jackrig import Daemon, Peer, every_note_closed, wait_for
-from jazz_plugin.midispec import ALL_NOTES_OFF, PITCH_BEND, SUSTAIN_PEDAL
+from jazz_plugin.live.midispec import ALL_NOTES_OFF, PITCH_BEND, SUSTAIN_PEDAL
 
 CC = 0xB0
 

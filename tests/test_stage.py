@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from test_improviser import Rig
 
-from jazz_plugin.clock import ExternalClock
-from jazz_plugin.phrase import STUCK_BARS
+from jazz_plugin.live.clock import ExternalClock
+from jazz_plugin.live.phrase import STUCK_BARS
 
 PULSE_120 = 60 / 120 / 24
 

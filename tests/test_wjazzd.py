@@ -4,13 +4,13 @@ import os
 
 import pytest
 from conftest import write_csv
+from jazz_export.corpus import load_wjazzd_corpus
 
-from export.corpus import load_wjazzd_corpus
-from jazz_plugin.codec import Codec, Note
-from jazz_plugin.conditioning import pcs_mask
+from jazz_plugin.corpus.wjazzd import WJAZZD_LICENCE, load_wjazzd, read_wjazzd_solo
 from jazz_plugin.errors import CorpusError
-from jazz_plugin.harmony import parse_chord
-from jazz_plugin.wjazzd import WJAZZD_LICENCE, load_wjazzd, read_wjazzd_solo
+from jazz_plugin.model.conditioning import pcs_mask
+from jazz_plugin.music.codec import Codec, Note
+from jazz_plugin.music.harmony import parse_chord
 
 codec = Codec()
 MELODY_HEADER = ["bar", "beat", "beatdur", "denom", "division", "duration", "num", "onset",

@@ -14,13 +14,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
-from .chordsource import Harmony
-from .clock import TICKS_PER_BAR, TICKS_PER_BEAT, ExternalClock, InternalClock
-from .codec import fold_range, quantize
-from .controls import CC_ON, Controls, scaled
-from .engine import Engine
-from .harmony import Changes
-from .midispec import (
+from jazz_plugin.live.chordsource import Harmony
+from jazz_plugin.live.clock import TICKS_PER_BAR, TICKS_PER_BEAT, ExternalClock, InternalClock
+from jazz_plugin.live.controls import CC_ON, Controls, scaled
+from jazz_plugin.live.midispec import (
     ALL_NOTES_OFF,
     ALL_SOUND_OFF,
     CLOCK_MESSAGES,
@@ -33,13 +30,16 @@ from .midispec import (
     channel,
     kind,
 )
-from .midistream import MidiStream
-from .options import MODES, RunOptions
-from .output import Output
-from .phrase import PhraseDetector
-from .sampling import Sampler
-from .scheduler import Scheduler
-from .voice import Voice
+from jazz_plugin.live.midistream import MidiStream
+from jazz_plugin.live.output import Output
+from jazz_plugin.live.phrase import PhraseDetector
+from jazz_plugin.live.scheduler import Scheduler
+from jazz_plugin.model.engine import Engine
+from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.model.voice import Voice
+from jazz_plugin.music.codec import fold_range, quantize
+from jazz_plugin.music.harmony import Changes
+from jazz_plugin.options import MODES, RunOptions
 
 MAX_STEPS_PER_POLL = 64  # generation catch-up is bounded; late notes are dropped, not bunched
 START_MARGIN = 0.005  # seconds: an answer never starts closer to "now" than this

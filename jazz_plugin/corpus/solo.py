@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .codec import Codec, Note
-from .conditioning import TICKS_PER_BAR
-from .harmony import Changes, Chord, estimate_key
+from jazz_plugin.model.conditioning import TICKS_PER_BAR
+from jazz_plugin.music.codec import Codec, Note
+from jazz_plugin.music.harmony import Changes, Chord, estimate_key
 
 NONE_PC = -1  # roots/basses arrays: no root (NC) or no slash bass
 

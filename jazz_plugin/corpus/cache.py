@@ -43,11 +43,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from . import codec as codec_module
-from . import conditioning
-from .codec import Codec
-from .errors import ConfigError, CorpusError, JazzError
-from .solo import PackedChanges, Solo
+from jazz_plugin.corpus.solo import PackedChanges, Solo
+from jazz_plugin.errors import ConfigError, CorpusError, JazzError
+from jazz_plugin.model import conditioning
+from jazz_plugin.music import codec as codec_module
+from jazz_plugin.music.codec import Codec
 
 CACHE_FORMAT = 1  # bump when the entry layout changes: every old entry then misses
 CACHE_SUBDIR = os.path.join("jazz-plugin", "corpus")  # under $XDG_CACHE_HOME or ~/.cache
@@ -440,8 +440,8 @@ def import_files(tasks: Sequence[FileTask], parse: Parser, codec: Codec, *, kind
     start = time.perf_counter()
     jobs = check_jobs(jobs)
     root = open_cache(cache_dir)
-    modules = {__name__, "jazz_plugin.codec", "jazz_plugin.conditioning", "jazz_plugin.harmony",
-               "jazz_plugin.solo", *code_modules}
+    modules = {__name__, "jazz_plugin.music.codec", "jazz_plugin.model.conditioning",
+               "jazz_plugin.music.harmony", "jazz_plugin.corpus.solo", *code_modules}
     ctx = ImportContext(parse, tuple(codec.names), options,
                         key_prefix(kind, codec, options, sorted(modules)), root)
     stats = ImportStats(jobs=jobs, cache=None if root is None else os.path.dirname(root))

@@ -21,8 +21,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .clock import TICKS_PER_BEAT
-from .errors import ConfigError
+from jazz_plugin.errors import ConfigError
+from jazz_plugin.live.clock import TICKS_PER_BEAT
 
 REFRESH = 0.05  # seconds between readings of the Link timeline (tempo changes come at once)
 JUMP_TICKS = 1.0  # the beat off our line by more than this: the timeline jumped (a realignment)

@@ -4,7 +4,7 @@ Like nanoGPT's `model_args` inside a checkpoint: the file alone is enough to run
 export side writes this; the runtime reads nothing else.
 
 A conditioned model names its conditioning layout, version and width (see
-jazz_plugin.conditioning); a model of the previous release names none and is run without
+jazz_plugin.model.conditioning); a model of the previous release names none and is run without
 conditioning.
 """
 
@@ -14,9 +14,15 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .codec import CODEC_NAME, CODEC_VERSION, TICKS_PER_QUARTER, Codec, default_vocabulary
-from .conditioning import COND_LAYOUT, COND_VERSION, COND_WIDTH
-from .errors import ModelError
+from jazz_plugin.errors import ModelError
+from jazz_plugin.model.conditioning import COND_LAYOUT, COND_VERSION, COND_WIDTH
+from jazz_plugin.music.codec import (
+    CODEC_NAME,
+    CODEC_VERSION,
+    TICKS_PER_QUARTER,
+    Codec,
+    default_vocabulary,
+)
 
 REQUIRED_KEYS = ("codec", "codec_version", "vocabulary", "n_values", "n_a", "tx",
                  "ticks_per_quarter")

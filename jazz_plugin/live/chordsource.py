@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from collections import deque
 
-from .codec import Note
-from .conditioning import TICKS_PER_BEAT, pcs_mask
-from .harmony import Changes, chord_from_mask, estimate_key, parse_chart, read_chart_file
+from jazz_plugin.model.conditioning import TICKS_PER_BEAT, pcs_mask
+from jazz_plugin.music.codec import Note
+from jazz_plugin.music.harmony import (
+    Changes,
+    chord_from_mask,
+    estimate_key,
+    parse_chart,
+    read_chart_file,
+)
 
 CHORD_WINDOW_BEATS = 2.0  # notes released this recently still count (arpeggiated comping)
 CHORD_STALE_BARS = 2  # played chords older than this give way to the key estimate

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 
-from .chordsource import Harmony
-from .codec import TICKS_PER_QUARTER, Note, quantize
-from .conditioning import TICKS_PER_BAR
-from .engine import Engine
-from .errors import JazzError
-from .harmony import Changes
-from .midifile import read_melody, write_line
-from .sampling import Sampler
-from .voice import Voice
+from jazz_plugin.corpus.midifile import read_melody, write_line
+from jazz_plugin.errors import JazzError
+from jazz_plugin.live.chordsource import Harmony
+from jazz_plugin.model.conditioning import TICKS_PER_BAR
+from jazz_plugin.model.engine import Engine
+from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.model.voice import Voice
+from jazz_plugin.music.codec import TICKS_PER_QUARTER, Note, quantize
+from jazz_plugin.music.harmony import Changes
 
 start_pitch = 64  # where a solo without a seed starts (E4)
 SEGMENT_BARS = 2  # phrase length when a line is chosen among candidates

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from jazz_plugin.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib

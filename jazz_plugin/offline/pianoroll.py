@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .codec import TICKS_PER_QUARTER, Note
-from .errors import JazzError
+from jazz_plugin.errors import JazzError
+from jazz_plugin.music.codec import TICKS_PER_QUARTER, Note
 
 
 def check_plotting() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from .midispec import (
+from jazz_plugin.live.midispec import (
     ALL_NOTES_OFF,
     CONTROL_CHANGE,
     NOTE_OFF,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConfigError
+from jazz_plugin.errors import ConfigError
 
 temperature = 0.9  # < 1.0 more predictable, > 1.0 wilder
 top_k = 0  # keep only the k likeliest tokens; 0 = off

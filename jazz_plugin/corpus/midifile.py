@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import mido
 
-from .codec import TICKS_PER_QUARTER, Note
-from .conditioning import TICKS_PER_BAR, mask_pcs
-from .errors import MidiFileError
-from .harmony import Changes, Chord, chord_from_mask
+from jazz_plugin.errors import MidiFileError
+from jazz_plugin.model.conditioning import TICKS_PER_BAR, mask_pcs
+from jazz_plugin.music.codec import TICKS_PER_QUARTER, Note
+from jazz_plugin.music.harmony import Changes, Chord, chord_from_mask
 
 DRUM_CHANNEL = 9  # MIDI channel 10, zero-based
 MAX_MIDI_BYTES = 8 * 1024 * 1024  # a jazz solo is kilobytes; larger files are refused

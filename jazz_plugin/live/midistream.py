@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from .midispec import (
+from jazz_plugin.live.midispec import (
     CHANNEL_DATA_BYTES,
     REALTIME_FIRST,
     SYSEX_END,

@@ -23,8 +23,8 @@ from typing import NamedTuple
 import numpy as np
 from pychord import Chord as PyChord
 
-from .conditioning import TICKS_PER_BAR, TICKS_PER_BEAT, mask_pcs, pcs_mask
-from .errors import ConfigError, JazzError
+from jazz_plugin.errors import ConfigError, JazzError
+from jazz_plugin.model.conditioning import TICKS_PER_BAR, TICKS_PER_BEAT, mask_pcs, pcs_mask
 
 PC_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  # key/chord names
 NATURALS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}

@@ -24,12 +24,19 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from .codec import DURATIONS, Codec, quantize
-from .conditioning import BEATS_PER_BAR, TICKS_PER_BAR, TICKS_PER_BEAT
-from .corpuscache import DEFAULT, CacheDir, FileResult, FileTask, ImportStats, import_files
-from .errors import CorpusError
-from .harmony import Changes, parse_jazzomat
-from .solo import Solo, encode_solo
+from jazz_plugin.corpus.cache import (
+    DEFAULT,
+    CacheDir,
+    FileResult,
+    FileTask,
+    ImportStats,
+    import_files,
+)
+from jazz_plugin.corpus.solo import Solo, encode_solo
+from jazz_plugin.errors import CorpusError
+from jazz_plugin.model.conditioning import BEATS_PER_BAR, TICKS_PER_BAR, TICKS_PER_BEAT
+from jazz_plugin.music.codec import DURATIONS, Codec, quantize
+from jazz_plugin.music.harmony import Changes, parse_jazzomat
 
 WJAZZD_LICENCE = "Trained on the Weimar Jazz Database (Jazzomat Research Project), ODbL 1.0."
 MELODY_COLUMNS = ("bar", "beat", "beatdur", "division", "duration", "period", "pitch", "tatum")
@@ -212,7 +219,7 @@ def load_wjazzd(folder: str, codec: Codec, progress: bool = True, *, jobs: int |
 
     `jobs` processes parse (default: the cores); each solo is cached in `cache_dir`
     (default: the user's cache folder; None: no cache) under the hash of its melody and
-    beats files and its solos.csv row (jazz_plugin.corpuscache).
+    beats files and its solos.csv row (jazz_plugin.corpus.cache).
     """
     melody_dir = os.path.join(folder, "melody")
     if not os.path.isdir(folder):

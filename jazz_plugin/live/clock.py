@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from collections import deque
 
-from .codec import TICKS_PER_QUARTER
-from .midispec import CLOCK, CONTINUE, PULSES_PER_QUARTER, SONG_POSITION, START, STOP
+from jazz_plugin.live.midispec import (
+    CLOCK,
+    CONTINUE,
+    PULSES_PER_QUARTER,
+    SONG_POSITION,
+    START,
+    STOP,
+)
+from jazz_plugin.music.codec import TICKS_PER_QUARTER
 
 TICKS_PER_PULSE = TICKS_PER_QUARTER / PULSES_PER_QUARTER
 TICKS_PER_BEAT = TICKS_PER_QUARTER

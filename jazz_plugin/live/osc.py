@@ -26,11 +26,11 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 from pythonosc.parsing import osc_types
 
-from . import options
-from .clock import TICKS_PER_BAR, TICKS_PER_BEAT
-from .controls import BY_NAME, CONTROLS, Control
-from .errors import ConfigError, JazzError
-from .harmony import Changes, parse_chart, parse_chord
+from jazz_plugin import options
+from jazz_plugin.errors import ConfigError, JazzError
+from jazz_plugin.live.clock import TICKS_PER_BAR, TICKS_PER_BEAT
+from jazz_plugin.live.controls import BY_NAME, CONTROLS, Control
+from jazz_plugin.music.harmony import Changes, parse_chart, parse_chord
 
 PREFIX = "/jazz/"
 OURS = (PREFIX.encode(), b"#bundle\0")  # how a datagram we may read starts

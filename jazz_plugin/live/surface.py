@@ -12,12 +12,12 @@ import sys
 import threading
 from collections.abc import Callable
 
-from .controls import Controls
-from .learn import Learner
-from .midispec import CONTROL_CHANGE
-from .midistream import MidiStream
-from .options import RunOptions
-from .osc import OscListener, OscReply
+from jazz_plugin.live.controls import Controls
+from jazz_plugin.live.learn import Learner
+from jazz_plugin.live.midispec import CONTROL_CHANGE
+from jazz_plugin.live.midistream import MidiStream
+from jazz_plugin.live.osc import OscListener, OscReply
+from jazz_plugin.options import RunOptions
 
 # the state CC's values: a controller's LED off, dim, lit
 STATE_CC_VALUES = {"stopped": 0, "listening": 64, "answering": 127, "playing": 127}

@@ -14,9 +14,16 @@ import re
 import tempfile
 from collections.abc import Callable
 
-from .controls import BY_NAME, CONTROLS, RESERVED_CC, UNDEFINED_CC, Controls, load_config
-from .errors import ConfigError
-from .midispec import CONTROL_CHANGE, SYSEX_START, kind
+from jazz_plugin.errors import ConfigError
+from jazz_plugin.live.controls import (
+    BY_NAME,
+    CONTROLS,
+    RESERVED_CC,
+    UNDEFINED_CC,
+    Controls,
+    load_config,
+)
+from jazz_plugin.live.midispec import CONTROL_CHANGE, SYSEX_START, kind
 
 CC_SECTION = re.compile(r"^\s*\[\s*cc\s*\]\s*(#.*)?$")
 ANY_SECTION = re.compile(r"^\s*\[")

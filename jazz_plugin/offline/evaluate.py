@@ -31,20 +31,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import options
-from .chordsource import Harmony
-from .codec import TICKS_PER_QUARTER, Codec, Note, fold_range, quantize
-from .conditioning import TICKS_PER_BAR, TICKS_PER_BEAT, cond_matrix
-from .engine import START, Engine
-from .errors import ConfigError, CorpusError, MidiFileError
-from .generate import improvise
-from .harmony import Key, estimate_key, pc_name
-from .midifile import find_midi_files, read_solo_parts
-from .musicality import LOOP_SPAN, Figures, Share, in_key
-from .sampling import Sampler
-from .solo import Solo, encode_solo, token_end_ticks
-from .voice import Voice
-from .wjazzd import load_wjazzd
+from jazz_plugin import options
+from jazz_plugin.corpus.midifile import find_midi_files, read_solo_parts
+from jazz_plugin.corpus.solo import Solo, encode_solo, token_end_ticks
+from jazz_plugin.corpus.wjazzd import load_wjazzd
+from jazz_plugin.errors import ConfigError, CorpusError, MidiFileError
+from jazz_plugin.live.chordsource import Harmony
+from jazz_plugin.model.conditioning import TICKS_PER_BAR, TICKS_PER_BEAT, cond_matrix
+from jazz_plugin.model.engine import START, Engine
+from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.model.voice import Voice
+from jazz_plugin.music.codec import TICKS_PER_QUARTER, Codec, Note, fold_range, quantize
+from jazz_plugin.music.harmony import Key, estimate_key, pc_name
+from jazz_plugin.music.musicality import LOOP_SPAN, Figures, Share, in_key
+from jazz_plugin.offline.generate import improvise
 
 opening_bars = 2  # bars of each solo the model hears before it continues
 continue_bars = 8  # bars it plays after them (the human's same bars are the reference)

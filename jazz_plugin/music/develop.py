@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .codec import Note
+from jazz_plugin.music.codec import Note
 
 TICKS_PER_BEAT = 12
 STRONG_BEAT = 2 * TICKS_PER_BEAT  # beats 1 and 3 of a 4/4 bar

@@ -19,10 +19,10 @@ from importlib import resources
 import numpy as np
 import onnxruntime as ort
 
-from .codec import Codec
-from .conditioning import COND_WIDTH, cond_into
-from .errors import ModelError
-from .modelinfo import INPUTS, LEGACY_INPUTS, OUTPUTS, ModelInfo
+from jazz_plugin.errors import ModelError
+from jazz_plugin.model.conditioning import COND_WIDTH, cond_into
+from jazz_plugin.model.modelinfo import INPUTS, LEGACY_INPUTS, OUTPUTS, ModelInfo
+from jazz_plugin.music.codec import Codec
 
 START = -1  # the token of the all-zero start input in step_batch (step takes None too)
 

@@ -15,19 +15,19 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from . import options
-from .chordsource import chart_from_options
-from .clock import ExternalClock, InternalClock
-from .controls import Controls, load_config, parse_cc_options
-from .engine import Engine
-from .errors import ConfigError
-from .improviser import Improviser
-from .options import RunOptions
-from .output import Output
-from .ports import InputQueue, MidiPorts, resolve_api
-from .sampling import Sampler
-from .status import StatusLine
-from .surface import Surface
+from jazz_plugin import options
+from jazz_plugin.errors import ConfigError
+from jazz_plugin.live.chordsource import chart_from_options
+from jazz_plugin.live.clock import ExternalClock, InternalClock
+from jazz_plugin.live.controls import Controls, load_config, parse_cc_options
+from jazz_plugin.live.improviser import Improviser
+from jazz_plugin.live.output import Output
+from jazz_plugin.live.ports import InputQueue, MidiPorts, resolve_api
+from jazz_plugin.live.status import StatusLine
+from jazz_plugin.live.surface import Surface
+from jazz_plugin.model.engine import Engine
+from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.options import RunOptions
 
 FLUSH_DELAY = 0.1  # seconds for the MIDI server to deliver our last messages before closing
 PORT_CHECK_EVERY = 1.0  # seconds between checks of the MIDI server and named ports
@@ -148,7 +148,7 @@ def _make_clock(o: RunOptions, queue: InputQueue):
     """The clock `--clock` names; Link wakes the loop when the session changes."""
     now = time.monotonic()
     if o.clock == "link":
-        from .linkclock import LinkClock
+        from jazz_plugin.live.linkclock import LinkClock
 
         return LinkClock(o.bpm, now, o.quantum, wake=queue.wakeup.set)
     return (ExternalClock if o.clock == "external" else InternalClock)(o.bpm, now)

@@ -27,10 +27,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .codec import Codec, Note
-from .conditioning import TICKS_PER_BEAT
-from .develop import STRONG_BEAT, grams, intervals
-from .harmony import Key
+from jazz_plugin.model.conditioning import TICKS_PER_BEAT
+from jazz_plugin.music.codec import Codec, Note
+from jazz_plugin.music.develop import STRONG_BEAT, grams, intervals
+from jazz_plugin.music.harmony import Key
 
 GRAM = 4  # interval n-gram length for the variety figure
 LOOP_REPEATS = 2  # a loop repeats its figure at least this many times in a row ...

@@ -13,11 +13,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import develop
-from .codec import LineDecoder, Note, Token, fold_pitch, fold_range, nearest_duration, split_rest
-from .conditioning import COND_WIDTH, cond_into
-from .engine import Engine
-from .sampling import Sampler
+from jazz_plugin.model.conditioning import COND_WIDTH, cond_into
+from jazz_plugin.model.engine import Engine
+from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.music import develop
+from jazz_plugin.music.codec import (
+    LineDecoder,
+    Note,
+    Token,
+    fold_pitch,
+    fold_range,
+    nearest_duration,
+    split_rest,
+)
 
 NO_HARMONY = None  # a voice without harmony conditions on "no chord known"
 density = 0.5  # 0 = sparse (rests favoured) .. 1 = busy (rests disfavoured); 0.5 = the model's

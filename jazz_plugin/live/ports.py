@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import rtmidi
 
-from .errors import ConfigError, PortError
+from jazz_plugin.errors import ConfigError, PortError
 
 API_NAMES = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK,
              "coremidi": rtmidi.API_MACOSX_CORE}
