@@ -92,48 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_arguments(gen, options.SAMPLING + ("candidates", "develop"))
     gen.set_defaults(func=_cmd_generate)
 
-    exp = sub.add_parser("export", help="train on solos (WJazzD, MIDI, built-in); write model.onnx")
-    src = exp.add_mutually_exclusive_group()
-    src.add_argument("--wjazzd", metavar="DIR", help="a Weimar Jazz Database CSV export folder")
-    src.add_argument("--midi", nargs="+", metavar="PATH", help="MIDI files or folders (recursive)")
-    src.add_argument("--builtin", action="store_true", help="our synthetic corpus (default)")
-    exp.add_argument("--track", help="melody track name or index (default: most solo-like)")
-    exp.add_argument("--chord-track", metavar="NAME|INDEX|auto",
-                     help="MIDI tracks that give the chords (default: auto)")
-    exp.add_argument("--test", nargs="+", metavar="CORPUS",
-                     help="also score an external test set (WJazzD folders or MIDI files)")
-    exp.add_argument("--epochs", type=_positive_int, default=50,
-                     help="passes over the windows; the best validation epoch is kept "
-                     "(default 50)")
-    exp.add_argument("--tx", type=_positive_int, default=64,
-                     help="window length in tokens (default 64)")
-    exp.add_argument("--n-a", type=_positive_int, default=128,
-                     help="LSTM state size: more remembers more, steps slower (default 128)")
-    exp.add_argument("--lr", type=float, help="Adam learning rate")
-    exp.add_argument("--batch-size", type=_positive_int, help="windows per training batch")
-    exp.add_argument("--dropout", type=float, help="dropout on the LSTM input, 0..1")
-    exp.add_argument("--unrolled", action="store_true", help="train through djmodel (slow)")
-    exp.add_argument("--seed", type=int, default=0)
-    exp.add_argument("--out", default="out", help="output folder (default: out)")
-    exp.add_argument("--jobs", type=_positive_int,
-                     help="processes that parse the corpus (default: the cores)")
-    dist = exp.add_argument_group("checkpoints and clusters (see README: Training on a cluster)")
-    dist.add_argument("--checkpoints", metavar="DIR",
-                      help="where every epoch is checkpointed (default: OUT/checkpoints)")
-    dist.add_argument("--resume", action="store_true",
-                      help="go on from the last checkpoint of an interrupted run (same options)")
-    dist.add_argument("--workers", metavar="HOST:PORT,...",
-                      help="train on several processes or machines, the chief first (writes "
-                      "TF_CONFIG for MultiWorkerMirroredStrategy); start one process per "
-                      "address")
-    dist.add_argument("--worker-index", type=int, metavar="N",
-                      help="this process's place in --workers (0: the chief, which alone "
-                      "writes the model)")
-    cache = exp.add_mutually_exclusive_group()
-    cache.add_argument("--cache", metavar="DIR", help="corpus cache folder "
-                       "(default: $XDG_CACHE_HOME/jazz-plugin/corpus or ~/.cache/...)")
-    cache.add_argument("--no-cache", action="store_true", help="parse every file again")
-    exp.set_defaults(func=_cmd_export)
+    # Listed here for --help only: main() hands `export`'s arguments to jazz_export.cli,
+    # which defines the training flags, so the runtime never loads the training half.
+    sub.add_parser("export", help="train on solos (WJazzD, MIDI, built-in); write model.onnx "
+                   "(see jazz-plugin export --help)", add_help=False)
 
     ev = sub.add_parser("evaluate", help="score a model on solos and on calls (no TF)",
                         description="Teacher-forced NLL/token and accuracy on the solos; the "
@@ -215,16 +177,17 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
+def _cmd_export(argv: list[str]) -> int:
     import importlib.util
 
     missing = [m for m in sorted(EXPORT_MODULES) if importlib.util.find_spec(m) is None]
     if missing:
         raise JazzError(f"'jazz-plugin export' needs the export extra ({', '.join(missing)} "
                         "missing): pip install 'jazz-plugin[export]'")
+    from jazz_export.cli import build_parser as export_parser
     from jazz_export.cli import run_export
 
-    return run_export(args)
+    return run_export(export_parser().parse_args(argv))
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -238,8 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "run")
-    args = build_parser().parse_args(argv)
     try:
+        if argv[0] == "export":
+            return _cmd_export(argv[1:])
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except JazzError as e:
         print(f"jazz-plugin: error: {e}", file=sys.stderr)
