@@ -3,8 +3,10 @@ candidate search that picks each answer.
 
 `trade_session` is shared with tests/test_trade_e2e.py: a peer sends MIDI clock (Start, a
 Song Position Pointer, then 24 PPQN) and plays calls in the musician's turns; the daemon
-trades N bars with it over a chart. The figure that matters is the onset error of each
-answer's first note against its bar line (the pulse that starts that bar).
+trades N bars with it over a chart, or over the same chords comped live on channel 2 an
+eighth early (`comp=True`), as a pianist would. The figures that matter are the onset
+error of each answer's first note against its bar line (the pulse that starts that bar)
+and the share of chord tones on beats 1 and 3.
 """
 
 from __future__ import annotations
@@ -20,12 +22,23 @@ from jazz_plugin.model.voice import Voice
 from jazz_plugin.music.codec import Note
 from jazz_plugin.music.harmony import parse_chart
 
-from .jackrig import ClockSender, Daemon, Peer, every_note_closed, sleep_until
+from .jackrig import (
+    NOTE_OFF,
+    NOTE_ON,
+    SEND_GAP,
+    ClockSender,
+    Daemon,
+    Peer,
+    every_note_closed,
+    sleep_until,
+)
 from .table import Row, stats
 
 PULSES_PER_BAR = 96
 CHART = "| Dm7 | G7 | Cmaj7 | A7 |"
 CALL = [62, 65, 69, 72, 71, 67, 65, 62]  # a Dm7-G7 line, eighths
+CHORD_CHANNEL = 2  # the comped chords' channel (1-based)
+COMP_LOW = 48  # comped voicings: the chord's pitch classes from C3 up
 
 
 @dataclass
@@ -41,29 +54,78 @@ class TradeResult:
     closed: bool = False  # the daemon's own account: a note-off for every note-on
     stderr: str = ""
     exit_code: int = 0
+    ons: list = field(default_factory=list)  # (time, channel, pitch) the peer heard
+    sent: list = field(default_factory=list)  # (time, message) the peer played
+    pulses: list = field(default_factory=list)  # when each clock pulse was sent
 
 
-def trade_session(bpm: float, bars: int = 2, rounds: int = 2,
-                  chart: str = CHART) -> TradeResult:
-    """Trade `rounds` times (musician's turn, then ours) at `bpm` on an external clock."""
+def comp_events(changes, t0: float, beat: float, bars: int,
+                early: float = 0.5) -> list[tuple[float, list[int]]]:
+    """The chart's chords comped on CHORD_CHANNEL: each struck `early` beats before its
+    change and held until the next is struck, as a pianist pushes the changes."""
+    on, off = 0x90 | (CHORD_CHANNEL - 1), 0x80 | (CHORD_CHANNEL - 1)
+    events, held = [], []
+    span = changes.loop_ticks or changes.end
+    for rep in range(-(-bars * 48 // span)):
+        for seg in changes:
+            tick = rep * span + seg.start
+            if tick >= bars * 48:
+                break
+            t = max(t0 + (tick / 12 - early) * beat, t0)
+            events += [(t, [off, p, 0]) for p in held]
+            held = [COMP_LOW + (pc - COMP_LOW) % 12 for pc in range(12) if seg.chord.mask >> pc & 1]
+            events += [(t, [on, p, 70]) for p in held]
+    end = t0 + bars * 4 * beat
+    return events + [(end, [off, p, 0]) for p in held]
+
+
+def call_events(t0: float, beat: float, bars: int, rounds: int,
+                length: float = 0.7) -> list[tuple[float, list[int]]]:
+    """The call in each of the musician's turns: eighths, a 32nd after the grid."""
+    events = []
+    turn = bars * 4 * beat
+    for r in range(rounds):
+        for i, p in enumerate(CALL[: int(bars * 4)] * 2):
+            start = t0 + 2 * r * turn + beat / 8 + i * beat / 2
+            events += [(start, [NOTE_ON, p, 100]), (start + length * beat / 2, [NOTE_OFF, p, 0])]
+    return events
+
+
+def trade_session(bpm: float, bars: int = 2, rounds: int = 2, chart: str = CHART,
+                  comp: bool = False, args: tuple[str, ...] = (),
+                  stop_in_answer: int | None = None) -> TradeResult:
+    """Trade `rounds` times (musician's turn, then ours) at `bpm` on an external clock, over
+    the chart given as `--changes` or comped live (`comp`); `stop_in_answer=r`: SIGTERM in
+    the middle of answer r (0-based)."""
     changes = parse_chart(chart)
+    harmony = (("--chord-channel", str(CHORD_CHANNEL)) if comp else ("--changes", chart))
     daemon = Daemon("--mode", "trade", "--trade-bars", str(bars), "--clock", "external",
-                    "--changes", chart, "--seed", "3")
+                    *harmony, "--seed", "3", *args)
     daemon.wait_ready()
     peer = Peer(daemon.client)
     clock = ClockSender(daemon.client, bpm)
     beat = 60 / bpm
+    turn = bars * 4 * beat
+    sent: list = []
     try:
         clock.request(0xF2, 0, 0)  # Song Position Pointer: bar 1, as a DAW sends before playing
         clock.start()
         while not clock.pulses:
             time.sleep(0.001)
         t0 = clock.pulses[0]  # tick 0: the first bar line
-        turn = bars * 4 * beat
-        for r in range(rounds):
-            start = t0 + 2 * r * turn + beat / 8
-            peer.phrase(CALL[: int(bars * 4)] * 2, step=beat / 2, t0=start, length=0.7)
-        sleep_until(t0 + 2 * rounds * turn + beat)
+        events = call_events(t0, beat, bars, rounds)
+        if comp:
+            events += comp_events(changes, t0, beat, 2 * rounds * bars)
+        stop = None if stop_in_answer is None else t0 + (2 * stop_in_answer + 1.5) * turn
+        last = 0.0
+        for t, msg in sorted(events, key=lambda e: e[0]):
+            if stop is not None and t >= stop:
+                break
+            sleep_until(max(t, last + SEND_GAP))  # JACK via rtmidi garbles back-to-back sends
+            peer.send(*msg)
+            last = time.monotonic()
+            sent.append((last, msg))
+        sleep_until(t0 + 2 * rounds * turn + beat if stop is None else stop)
         pulses = list(clock.pulses)
     finally:
         clock.halt.set()
@@ -76,6 +138,7 @@ def trade_session(bpm: float, bars: int = 2, rounds: int = 2,
         result.stderr = daemon.stderr
         ons, offs = peer.notes()
         peer.close()
+    result.ons, result.sent, result.pulses = ons, sent, pulses
     pulse = np.asarray(pulses)
 
     def bar_time(k: int) -> float:
@@ -83,6 +146,8 @@ def trade_session(bpm: float, bars: int = 2, rounds: int = 2,
 
     for r in range(rounds):
         ours = (2 * r + 1) * bars  # first bar of our turn
+        if (ours + bars) * PULSES_PER_BAR >= len(pulse):
+            break  # stopped before this turn ended
         begin, end = bar_time(ours), bar_time(ours + bars)
         notes = [(t, p) for t, _ch, p in ons if bar_time(ours - bars) <= t < end]
         mine = [(t, p) for t, p in notes if t >= begin - 0.05]

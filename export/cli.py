@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--wjazzd", metavar="DIR", help="a Weimar Jazz Database CSV export folder")
     src.add_argument("--midi", nargs="+", metavar="PATH", help="MIDI files or folders (recursive)")
     src.add_argument("--builtin", action="store_true", help="our synthetic corpus (default)")
-    exp.add_argument("--track", help="melody track name or index (default: most solo-like)")
+    exp.add_argument("--track", help="melody track name or index (default: a track named "
+                     "Solo, else the most solo-like)")
     exp.add_argument("--chord-track", metavar="NAME|INDEX|auto",
                      help="MIDI tracks that give the chords (default: auto)")
     exp.add_argument("--test", nargs="+", metavar="CORPUS",

@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--held-out-only", action="store_true",
                     help="only the solos the model's metadata lists as its validation split")
     ev.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N solos")
-    ev.add_argument("--track", help="MIDI melody track name or index (default: most solo-like)")
+    ev.add_argument("--track", help="MIDI melody track name or index (default: a track "
+                    "named Solo, else the most solo-like)")
     ev.add_argument("--chord-track", metavar="NAME|INDEX|auto", default="auto",
                     help="MIDI tracks that give the chords (default: auto)")
     options.add_arguments(ev, options.SAMPLING)

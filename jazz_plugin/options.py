@@ -116,6 +116,9 @@ class RunOptions:
     state_cc: int | None = _opt(None, "send the state as this CC on the output (0 stopped, 64 "
                                 "listening, 127 answering or playing), for a controller's LEDs",
                                 int, 1, 119, optional=True, metavar="CC")
+    record: str | None = _opt(None, "record the session (your notes, the answers, the chords, "
+                              "on the bar grid) to this MIDI file, written whatever ends the "
+                              "run", str, optional=True, metavar="FILE.mid")
     learn: bool = _opt(False, "MIDI learn: ask for each live control in turn, record the CC that "
                        "moves and save the mapping to --config FILE (created if missing)", bool,
                        config=False)

@@ -1,7 +1,15 @@
 """Trading fours (here twos) on a DAW's clock, over real JACK ports: a peer sends MIDI clock
 with Start, plays a call in each of its turns, and listens."""
 
-from bench.band_bench import trade_session
+import re
+
+import mido
+import pytest
+
+from bench.band_bench import CHART, trade_session
+from bench.jackrig import NOTE_ON
+from jazz_plugin.corpus.midifile import read_solo_parts
+from jazz_plugin.music.harmony import parse_chart
 
 
 def test_trade_answers_land_on_the_bar_line_over_the_chart_and_stay_in_their_turn(
@@ -16,3 +24,45 @@ def test_trade_answers_land_on_the_bar_line_over_the_chart_and_stay_in_their_tur
     assert res.strong >= 3 and res.strong_tones / res.strong >= 0.5, (res.strong_tones,
                                                                        res.strong)
     assert res.hanging == set() and res.closed, res.stderr
+
+
+def test_a_recorded_session_reimports_with_the_same_notes_chords_and_bar_lines_after_sigterm(
+        jack_server, tmp_path):
+    path = tmp_path / "session.mid"
+    res = trade_session(120, bars=2, rounds=2, comp=True, args=("--record", str(path)),
+                        stop_in_answer=1)  # SIGTERM in the middle of the second answer
+    assert res.exit_code == 0, res.stderr
+    assert res.hanging == set() and res.closed, res.stderr
+    assert f"recorded {path}" in res.stderr
+    tick = 60 / 120 / 12
+    t0 = res.pulses[0]  # the DAW's bar 1
+
+    def same_notes(some, notes) -> bool:
+        """Each (onset, pitch) of `some` is a note of `notes`, in order (JACK through rtmidi
+        may lose an event on the way: README, Limits)."""
+        it = iter(notes)
+        return all(any(p == q and abs(s - t) < 0.1 for q, s, _e in it) for t, p in some)
+
+    def grid(t):
+        return (t - t0) / tick / 12  # quarter notes from the DAW's bar 1
+
+    solo, changes, info = read_solo_parts(str(path))
+    assert info.melody == ["2 'Solo'"] and info.chords == ["3 'Chords'"]
+    stats = re.search(r"notes in (\d+), out \d+.*note-ons (\d+)", res.stderr)
+    assert len(solo) == int(stats.group(2))  # every note we sent (our own account) ...
+    heard = [(grid(t), p) for t, _ch, p in res.ons]
+    assert heard and same_notes(heard, solo)  # ... where the peer heard it, on the grid
+    assert all(s * 12 == pytest.approx(round(s * 12), abs=0.25) for _p, s, _e in solo)
+    call, _c, _i = read_solo_parts(str(path), "Call")
+    assert len(call) == int(stats.group(1))  # every note the daemon heard ...
+    played = [(grid(t), m[1]) for t, m in res.sent if m[0] == NOTE_ON]
+    assert same_notes([(s, p) for p, s, _e in call], [(p, s, s) for s, p in played])  # as played
+    chart = parse_chart(CHART)
+    first_bar = 0  # the file starts on the DAW's bar 1: the chords were heard from there
+    bars = int(max(e for _p, _s, e in solo) // 4)
+    for b in range(first_bar, bars):
+        for beat in range(4):
+            assert changes.at(b * 48 + beat * 12)[0] == chart.at(b * 48 + beat * 12)[0], (b, beat)
+    mid = mido.MidiFile(str(path))
+    markers = [m.text for m in mid.tracks[0] if m.type == "marker"]
+    assert markers == [f"bar {k + 1}" for k in range(len(markers))] and len(markers) >= bars

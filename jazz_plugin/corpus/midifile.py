@@ -32,6 +32,7 @@ CHORD_POLYPHONY = 2.0  # mean notes sounding at each onset from which a part com
 MIN_BEAT_OVERLAP = 0.125  # quarter notes a note must sound inside a beat to count there
 CHORD_BASS_LOW, CHORD_LOW = 36, 52  # written chord track: bass in C2..B2, the rest E3..Eb4
 CHORD_CHANNEL, CHORD_VELOCITY = 1, 64  # written chord track: MIDI channel 2, softer
+SOLO_TRACK, CHORDS_TRACK = "Solo", "Chords"  # the tracks we write (`generate`, `run --record`)
 
 
 @dataclass
@@ -150,7 +151,7 @@ def read_parts(path: str) -> list[Part]:
 
 
 def read_melody(path: str, track: str | None = None) -> list[tuple[int, float, float]]:
-    """The melody of a file: the part named/numbered `track`, else the most solo-like."""
+    """The melody of a file: the part named/numbered `track`, else as `_melody_parts` picks."""
     parts = read_parts(path)
     return [n for p in _melody_parts(path, parts, track) for n in p.notes]
 
@@ -160,16 +161,20 @@ def read_solo_parts(
 ) -> tuple[list[tuple[int, float, float]], Changes, PartsInfo]:
     """The melody, its chords and which parts gave them.
 
-    The melody is picked as in read_melody. `chord_track` is "auto" or None (the non-drum parts
-    besides the melody that comp: polyphonic or named piano/guitar/..., plus any bass line
-    when there is such a part), "none", or NAME|INDEX (several joined by commas). The chord
-    at each beat is the set of pitch classes sounding in those parts during that beat;
-    a beat where they are silent holds the chord before it.
+    The melody is picked as in read_melody. `chord_track` is "auto" or None (a track named
+    `Chords`, as we write them; else the non-drum parts besides the melody that comp:
+    polyphonic or named piano/guitar/..., plus any bass line when there is such a part),
+    "none", or NAME|INDEX (several joined by commas). The chord at each beat is the set of
+    pitch classes sounding in those parts during that beat; a beat where they are silent
+    holds the chord before it.
     """
     parts = read_parts(path)
     melody = _melody_parts(path, parts, track)
     if chord_track is not None and chord_track.lower() == "none":
         chords: list[Part] = []
+    elif (chord_track is None or chord_track.lower() == "auto") and _find_parts(parts,
+                                                                                 CHORDS_TRACK):
+        chords = [p for p in _find_parts(parts, CHORDS_TRACK) if p not in melody]
     elif chord_track is None or chord_track.lower() == "auto":
         others = [p for p in parts if p not in melody and not p.is_drums]
         comping = [p for p in others if p.comps and not p.is_bass]
@@ -210,8 +215,8 @@ def beat_changes(notes: Sequence[tuple[int, float, float]], end: float) -> Chang
 def _melody_parts(path: str, parts: list[Part], track: str | None) -> list[Part]:
     if not parts:
         raise MidiFileError(f"{path!r} has no pitched notes (empty, drums only or meta only)")
-    if track is None:
-        return [max(parts, key=lambda p: p.solo_score)]
+    if track is None:  # our own files name their solo; others: the most solo-like part
+        return _find_parts(parts, SOLO_TRACK) or [max(parts, key=lambda p: p.solo_score)]
     chosen = _find_parts(parts, track)
     if not chosen:
         raise MidiFileError(f"{path!r} has no track {track!r} with notes; it has "
@@ -261,13 +266,13 @@ def write_line(
     """
     scale = ticks_per_beat // TICKS_PER_QUARTER
     solo = [(n.start, n.dur, n.pitch) for n in notes]
-    name = "jazz-plugin solo" if changes is None else "Solo"
+    name = "jazz-plugin solo" if changes is None else SOLO_TRACK
     mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
     mid.tracks.append(_track(name, solo, scale, channel, velocity,
                              [mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))]))
     if changes is not None:
         end = max((n.start + n.dur for n in notes), default=changes.end)
-        mid.tracks.append(_track("Chords", chord_blocks(changes, end), scale, CHORD_CHANNEL,
+        mid.tracks.append(_track(CHORDS_TRACK, chord_blocks(changes, end), scale, CHORD_CHANNEL,
                                  CHORD_VELOCITY, []))
     mid.save(path)
 

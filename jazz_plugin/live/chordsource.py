@@ -24,28 +24,53 @@ from jazz_plugin.music.harmony import (
 CHORD_WINDOW_BEATS = 2.0  # notes released this recently still count (arpeggiated comping)
 CHORD_STALE_BARS = 2  # played chords older than this give way to the key estimate
 KEY_MEMORY_NOTES = 64  # the key is estimated over this many recent input notes
+STRIKE_TICKS = 1.0  # keys struck within this many ticks of each other form one block chord
+HISTORY_CHANGES = 512  # chord changes remembered (for the form and the recording)
+STALE_TICKS = CHORD_STALE_BARS * 4 * TICKS_PER_BEAT
+
+
+def is_chord_input(chord_channel: int | None, split: int | None, ch: int, pitch: int) -> bool:
+    """Chord-channel notes (1-based channel), or notes below the split, are harmony."""
+    if chord_channel is not None and ch == chord_channel - 1:
+        return True
+    return split is not None and pitch < split
 
 
 class PlayedChords:
     """Pitch classes held on the chord channel (or below the split), with the sustain pedal.
 
     A note counts while held, while the pedal holds it, and for CHORD_WINDOW_BEATS after it
-    ends, so a broken chord is heard whole.
+    ends, so a broken chord is heard whole. A block (two or more keys struck together) is a
+    new chord: what was struck before it no longer counts, even when a pianist's legato or
+    the pedal lets it ring into the new one. Every change is kept in `history`, so the chord
+    heard at a past tick can be asked for (`mask_at`).
     """
 
     def __init__(self) -> None:
         self.held: dict[int, float] = {}  # pitch -> start tick
         self.released: dict[int, float] = {}  # pitch -> release tick
+        self.struck: dict[int, float] = {}  # pitch -> when it was last struck
         self.pedal = False
         self.sustained: set[int] = set()
         self.last_change: float | None = None
+        self.last_on = -float("inf")
+        self.group: list[int] = []  # keys struck together with the last one
+        self.block_start = -float("inf")  # the last block chord's onset
         self._mask = 0
+        self.history: deque[tuple[float, int]] = deque(maxlen=HISTORY_CHANGES)
 
     def note_on(self, tick: float, pitch: int) -> None:
         # a key struck after a pause of a beat or more starts a new chord: forget the old
         if self.last_change is None or tick - self.last_change >= TICKS_PER_BEAT:
             self.released.clear()
+        if tick - self.last_on > STRIKE_TICKS:
+            self.group = []
+        self.group.append(pitch)
+        self.last_on = tick
+        if len(self.group) >= 2:
+            self.block_start = self.struck.get(self.group[0], tick)
         self.held[pitch] = tick
+        self.struck[pitch] = tick
         self.released.pop(pitch, None)
         self._touch(tick)
 
@@ -77,17 +102,31 @@ class PlayedChords:
         self.last_change = tick
         window = CHORD_WINDOW_BEATS * TICKS_PER_BEAT
         recent = [p for p, t in self.released.items() if tick - t <= window]
-        pitches = list(self.held) + list(self.sustained) + recent
+        pitches = [p for p in list(self.held) + list(self.sustained) + recent
+                   if self.struck.get(p, tick) >= self.block_start]
         if len(set(p % 12 for p in pitches)) >= 2:  # a single note is not a chord
-            self._mask = pcs_mask(pitches)
+            mask = pcs_mask(pitches)
+            if mask != self._mask:
+                if self.history and self.history[-1][0] == tick:
+                    self.history.pop()  # the keys of one block, struck one by one
+                self.history.append((tick, mask))
+            self._mask = mask
 
     def mask(self, tick: float) -> int:
         """The chord now (0 when none was played within CHORD_STALE_BARS)."""
         if self.last_change is None:
             return 0
-        fresh = self.held or self.sustained or (
-            tick - self.last_change <= CHORD_STALE_BARS * 4 * TICKS_PER_BEAT)
+        fresh = self.held or self.sustained or tick - self.last_change <= STALE_TICKS
         return self._mask if fresh else 0
+
+    def mask_at(self, tick: float) -> int:
+        """The chord heard at `tick` (past or now), from the history of changes."""
+        for back, (start, mask) in enumerate(reversed(self.history)):
+            if start <= tick:
+                if back == 0:  # the chord now: fresh while held, else for STALE_TICKS
+                    return self.mask(tick)
+                return mask if tick - start <= STALE_TICKS else 0
+        return 0
 
 
 class Harmony:
@@ -118,6 +157,13 @@ class Harmony:
         if self.played.mask(tick):
             return "played"
         return "key" if self.key_mask else "none"
+
+    def heard_at(self, tick: float) -> int:
+        """The chord read from the chart or heard on the chord input at `tick` (0: none):
+        what a recording's Chords track holds."""
+        if self.chart is not None:
+            return self.chart.at(int(tick))[0]
+        return self.played.mask_at(tick)
 
     def at(self, tick: float) -> tuple[int, int]:
         """(chord, next chord) masks for conditioning at `tick`."""

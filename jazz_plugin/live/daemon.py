@@ -23,6 +23,7 @@ from jazz_plugin.live.controls import Controls, load_config, parse_cc_options
 from jazz_plugin.live.improviser import Improviser
 from jazz_plugin.live.output import Output
 from jazz_plugin.live.ports import InputQueue, MidiPorts, resolve_api
+from jazz_plugin.live.recorder import Recorder, check_record_path
 from jazz_plugin.live.status import StatusLine
 from jazz_plugin.live.surface import Surface
 from jazz_plugin.model.engine import Engine
@@ -75,6 +76,8 @@ def run_daemon(args: argparse.Namespace) -> int:
     sampler = Sampler.from_options(o.temperature, o.top_k, o.top_p, o.argmax, o.seed)
     controls = Controls(o.cc)
     chart = chart_from_options(o.changes, o.changes_file)  # a bad chart: one line, no ports
+    if o.record is not None:
+        check_record_path(o.record)
     engine = Engine(o.model)  # a bad model is refused before any port opens
     api = resolve_api(o.api)
     queue = InputQueue()
@@ -93,6 +96,7 @@ def run_daemon(args: argparse.Namespace) -> int:
     output = Output(ports.send, o.channel - 1)
     imp = Improviser(engine, sampler, o, clock, output, controls, log=status.log,
                      verbose=args.verbose, chart=chart)
+    recorder = _recorder(o, imp, clock, output)
     stopper = Stopper()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -114,7 +118,7 @@ def run_daemon(args: argparse.Namespace) -> int:
     try:
         imp.start(time.monotonic())
         surface.attach(imp, output)
-        _loop(imp, queue, stopper, status, ports_text, ports, suspend, surface)
+        _loop(imp, queue, stopper, status, ports_text, ports, suspend, surface, recorder)
         status.log(f"stopping ({stopper.reason}): all notes off")
     except ServerLost as e:
         status.error(str(e))
@@ -135,6 +139,8 @@ def run_daemon(args: argparse.Namespace) -> int:
                    f"note-ons {output.ons}, note-offs {output.offs}")
         if surface.summary():
             status.log(f"stats: {surface.summary()}")
+        if recorder is not None:
+            _save(recorder, status)
         status.close()
         for s, handler in old.items():
             signal.signal(s, handler)
@@ -142,6 +148,23 @@ def run_daemon(args: argparse.Namespace) -> int:
             clock.close()
         ports.close()
     return code
+
+
+def _recorder(o: RunOptions, imp: Improviser, clock, output: Output) -> Recorder | None:
+    """`--record FILE`: fed by the loop's input and the output's own notes."""
+    if o.record is None:
+        return None
+    recorder = Recorder(o.record, clock, imp.harmony, imp.is_chord_note)
+    output.listener = recorder.on_output
+    return recorder
+
+
+def _save(recorder: Recorder, status: StatusLine) -> None:
+    """The recording is written on every way out; a failure to write is one line."""
+    try:
+        status.log(recorder.save())
+    except OSError as e:
+        status.error(f"could not write the recording {recorder.path!r}: {e.strerror or e}")
 
 
 def _make_clock(o: RunOptions, queue: InputQueue):
@@ -198,7 +221,8 @@ class ServerLost(Exception):
 
 
 def _loop(imp: Improviser, queue: InputQueue, stopper: Stopper, status: StatusLine,
-          ports_text: str, ports: MidiPorts, suspend: Suspender, surface: Surface) -> None:
+          ports_text: str, ports: MidiPorts, suspend: Suspender, surface: Surface,
+          recorder: Recorder | None = None) -> None:
     wakeup = queue.wakeup
     next_check = time.monotonic() + PORT_CHECK_EVERY
     lost_since: float | None = None
@@ -206,8 +230,12 @@ def _loop(imp: Improviser, queue: InputQueue, stopper: Stopper, status: StatusLi
         wakeup.clear()
         suspend.run_if_requested(status)
         for t, data in queue.drain():
+            if recorder is not None:
+                recorder.on_input(t, data)
             surface.on_midi(imp, t, data)
         now = time.monotonic()
+        if recorder is not None:
+            recorder.poll(now)
         surface.before_poll(imp, now)
         imp.poll(now)
         surface.after_poll(imp, now)

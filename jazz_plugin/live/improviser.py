@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
-from jazz_plugin.live.chordsource import Harmony
+from jazz_plugin.live.chordsource import Harmony, is_chord_input
 from jazz_plugin.live.clock import TICKS_PER_BAR, TICKS_PER_BEAT, ExternalClock, InternalClock
 from jazz_plugin.live.controls import CC_ON, Controls, scaled
 from jazz_plugin.live.midispec import (
@@ -158,7 +158,7 @@ class Improviser:
                 self._on_control(t, msg[1], msg[2])
         elif ch == DRUM_CHANNEL or what not in (NOTE_ON, NOTE_OFF):
             return
-        elif self._is_chord_note(ch, msg[1]):
+        elif self.is_chord_note(ch, msg[1]):
             if what == NOTE_ON and msg[2] > 0:
                 self.harmony.played.note_on(self.clock.tick_at(t), msg[1])
             else:
@@ -173,12 +173,9 @@ class Improviser:
         return (s.chord_channel is not None and ch == s.chord_channel - 1) or (
             s.split is not None and s.chord_channel is None)
 
-    def _is_chord_note(self, ch: int, pitch: int) -> bool:
+    def is_chord_note(self, ch: int, pitch: int) -> bool:
         """Chord-channel notes, or notes below the split, are harmony, not the call."""
-        s = self.settings
-        if s.chord_channel is not None and ch == s.chord_channel - 1:
-            return True
-        return s.split is not None and pitch < s.split
+        return is_chord_input(self.settings.chord_channel, self.settings.split, ch, pitch)
 
     def chord_text(self, now: float) -> str:
         """The chord now playing (or the key assumed), for the status line."""

@@ -50,12 +50,16 @@ class Output:
         self.send_errors = 0  # sends that failed (a dead output port); shown in the stats
         self.ons = self.offs = 0  # our own note-ons sent, and the note-offs that closed them
         self._own: set[tuple[int, int]] = set()  # our own notes sounding (not thru ones)
+        self.listener: Callable[[int, int], None] | None = None  # (pitch, velocity; 0 = off)
+        # of our own notes as they start and end: the session recording
 
     def _closed(self, keys) -> None:
         for key in keys:
             if key in self._own:
                 self._own.discard(key)
                 self.offs += 1
+                if self.listener is not None:
+                    self.listener(key[1], 0)
 
     def send(self, msg: list[int]) -> None:
         """Send raw bytes; a lost port must not take the daemon down with it."""
@@ -75,6 +79,8 @@ class Output:
         self.sounding.add(key)
         self._own.add(key)
         self.ons += 1
+        if self.listener is not None:
+            self.listener(pitch, velocity)
 
     def note_off(self, pitch: int) -> None:
         key = (self.channel, pitch)
