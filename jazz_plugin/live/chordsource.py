@@ -2,15 +2,17 @@
 
 Every source answers `at(tick) -> (chord mask, next chord mask)` (0 = none known) for the
 voice's conditioning, and `text(tick)` for the status line. `Harmony` picks, in order: a
-chart (`--changes`), chords played on the chord channel or below the split when they are
-fresh, else the key estimated from what the musician played (Krumhansl-Schmuckler), else
-nothing. A chord channel that goes quiet therefore falls back to the key, never sticks.
+chart (`--changes`), the form learned from the played chords (form.py: a chart with
+lookahead), chords played on the chord channel or below the split when they are fresh,
+else the key estimated from what the musician played (Krumhansl-Schmuckler), else nothing.
+A chord channel that goes quiet therefore falls back to the key, never sticks.
 """
 
 from __future__ import annotations
 
 from collections import deque
 
+from jazz_plugin.live.form import FormLearner
 from jazz_plugin.model.conditioning import TICKS_PER_BEAT, pcs_mask
 from jazz_plugin.music.codec import Note
 from jazz_plugin.music.harmony import (
@@ -130,11 +132,13 @@ class PlayedChords:
 
 
 class Harmony:
-    """The one harmony the voice hears: chart > played chords > key of the call > none."""
+    """The one harmony the voice hears: chart > learned form > played chords > key of the
+    call > none."""
 
     def __init__(self, chart: Changes | None = None) -> None:
         self.chart = chart if chart is not None and len(chart) else None
         self.played = PlayedChords()
+        self.form = FormLearner()
         self.recent: deque[Note] = deque(maxlen=KEY_MEMORY_NOTES)
         self.key_mask = 0
         self.key_name = ""
@@ -151,9 +155,19 @@ class Harmony:
             key = estimate_key(pool[-KEY_MEMORY_NOTES:])
             self.key_mask, self.key_name = key.tonic_chord_mask, key.name
 
+    def advance(self, tick: float) -> list[str]:
+        """Time is at `tick` (the daemon's poll): the form learner reads the bars passed.
+        Returns what happened to the form, for the log ("learned: 12 bars", "dropped...")."""
+        if self.chart is None:
+            self.form.advance(tick, self.played.mask_at)
+        events, self.form.events = self.form.events, []
+        return events
+
     def source(self, tick: float) -> str:
         if self.chart is not None:
             return "chart"
+        if self.form.chart is not None:
+            return "form"
         if self.played.mask(tick):
             return "played"
         return "key" if self.key_mask else "none"
@@ -169,6 +183,8 @@ class Harmony:
         """(chord, next chord) masks for conditioning at `tick`."""
         if self.chart is not None:
             return self.chart.at(int(tick))
+        if self.form.chart is not None:
+            return self.form.chart.at(int(tick))
         mask = self.played.mask(tick)
         if mask:
             return mask, mask
@@ -179,6 +195,8 @@ class Harmony:
         source = self.source(tick)
         if source == "chart":
             return self.chart.symbol_at(int(tick))
+        if source == "form":
+            return self.form.chart.symbol_at(int(tick))
         if source == "played":
             return chord_from_mask(self.played.mask(tick)).symbol
         if source == "key":

@@ -328,6 +328,9 @@ class Improviser:
     def poll(self, now: float) -> None:
         """Do whatever is due at `now`: play events, generate one step ahead, end phrases."""
         self._clock_change(self.clock.check(now), now)
+        if self.clock.running:
+            for event in self.harmony.advance(self.clock.tick_at(now)):
+                self.log(f"form {event}")
         self._dispatch(now)
         if self.generating and self.clock.running:
             steps = 0

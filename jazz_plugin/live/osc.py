@@ -7,8 +7,9 @@ blocks the MIDI path and never grows memory. Bad OSC is counted by kind and logg
 kind. Values are checked with the run options' own schema (`options.convert`): a value out
 of range is refused and counted, never clamped.
 
-Out: `OscReply` sends the mode, the state, the tempo, the chord now, every control's value
-when it changes (from OSC, CC or MIDI learn) and each answer note.
+Out: `OscReply` sends the mode, the state, the tempo, the chord now, the learned form (or
+"none"), every control's value when it changes (from OSC, CC or MIDI learn) and each answer
+note. `/jazz/form` asks for the form again; `/jazz/form/forget` drops it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ KNOWN_TAGS = frozenset("ifdhsTFN")  # OSC argument types we read; others are a w
 UNKNOWN, WRONG_TYPE, OUT_OF_RANGE, GARBAGE = ("unknown address", "wrong type", "out of range",
                                               "not OSC")
 BAD_CHORD, DROPPED = "bad chord", "dropped (queue full)"
-COMMANDS = ("chord", "changes", "learn", "learn_skip")  # addresses that are not controls
+COMMANDS = ("chord", "changes", "learn", "learn_skip", "form",
+            "form/forget")  # addresses that are not controls
 
 
 def osc_name(control: Control) -> str:
@@ -116,7 +118,7 @@ def parse(address: str, args: list, tags: str) -> tuple[str, Any]:
             raise BadOsc(OUT_OF_RANGE, f"{address} {which!r}: known controls are "
                          f"{', '.join(osc_name(c) for c in CONTROLS)}")
         return name, next(c.name for c in CONTROLS if which in (c.name, osc_name(c)))
-    if name == "learn_skip":
+    if name in ("learn_skip", "form", "form/forget"):
         return name, None
     raise BadOsc(UNKNOWN, f"{address!r}; known: {PREFIX}{{{', '.join(known_names())}}}")
 
@@ -312,6 +314,11 @@ def control_values(imp) -> dict[str, Any]:
     return values
 
 
+def form_text(imp) -> str:
+    """The learned form as OSC reports it: "12 bars (learned)", or "none"."""
+    return imp.harmony.form.text().removeprefix("form ") or "none"
+
+
 class OscReply:
     """State out: OSC messages to HOST:PORT, sent from the loop (a UDP send never waits)."""
 
@@ -353,7 +360,8 @@ class OscReply:
     def poll(self, imp, now: float) -> None:
         """Send what changed since the last call: everything the first time."""
         current = {"state": imp.state.value, "mode": imp.settings.mode,
-                   "tempo": round(imp.clock.bpm, 2), "chord": imp.chord_text(now)}
+                   "tempo": round(imp.clock.bpm, 2), "chord": imp.chord_text(now),
+                   "form": form_text(imp)}
         current.update(control_values(imp))
         last = self.last
         for name, value in current.items():

@@ -59,6 +59,9 @@ class StatusLine:
         chord = imp.chord_text(time.monotonic())
         if chord:
             fields.insert(1, chord)
+        form = imp.harmony.form.text()
+        if form:
+            fields.insert(2, form)
         if imp.output.muted:
             fields.insert(0, "MUTED")
         if st.last_latency_ms == st.last_latency_ms:  # not NaN: an answer has started

@@ -16,7 +16,7 @@ from jazz_plugin.live.controls import Controls
 from jazz_plugin.live.learn import Learner
 from jazz_plugin.live.midispec import CONTROL_CHANGE
 from jazz_plugin.live.midistream import MidiStream
-from jazz_plugin.live.osc import OscListener, OscReply
+from jazz_plugin.live.osc import OscListener, OscReply, form_text
 from jazz_plugin.options import RunOptions
 
 # the state CC's values: a controller's LED off, dim, lit
@@ -116,6 +116,12 @@ class Surface:
             self.learner.start(cmd.value)
         elif cmd.name == "learn_skip":
             self.learner.skip()
+        elif cmd.name == "form":
+            self.log(f"form: {form_text(imp)}")
+            if self.reply is not None:
+                self.reply.last.pop("form", None)  # asked for: sent again on this poll
+        elif cmd.name == "form/forget":
+            imp.harmony.form.forget("forgotten (OSC): following the played chords")
         else:
             imp.set_control(cmd.name, cmd.value, cmd.t, "OSC")
         self.osc.applied += 1
