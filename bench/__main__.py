@@ -14,7 +14,7 @@ import time
 
 from .table import machine, render, write_json
 
-SECTIONS = ("step", "train", "daemon", "band", "music", "live")  # train includes import
+SECTIONS = ("step", "train", "daemon", "band", "music", "live", "input")  # train includes import
 CHOICES = SECTIONS + ("import",)  # the import rows alone
 
 
@@ -55,9 +55,11 @@ def main(argv: list[str] | None = None) -> int:
             from .band_bench import run
         elif section == "music":
             from .music_bench import run
+        elif section == "input":
+            from .input_bench import run
         else:
             from .daemon_bench import run
-        with _private_jack(section in ("daemon", "band") and not args.running_jack):
+        with _private_jack(section in ("daemon", "band", "input") and not args.running_jack):
             rows += run(args.quick)
         print(f"[{section}: {time.monotonic() - t:.0f} s]", file=sys.stderr, flush=True)
     print(f"machine: {machine()}")

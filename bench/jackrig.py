@@ -25,12 +25,13 @@ import uuid
 
 import rtmidi
 
+from jazz_plugin.live.jackserver import quiet_stderr
+from jazz_plugin.live.midiinput import RTMIDI_QUEUE_SIZE, InputReader
 from jazz_plugin.live.midispec import ALL_NOTES_OFF
-from jazz_plugin.live.ports import quiet_stderr
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTE_ON, NOTE_OFF, CC = 0x90, 0x80, 0xB0
-JACKD_ARGS = ("--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64")  # no sound card needed
+JACKD_ARGS = ("--realtime", "-d", "dummy", "-r", "48000", "-p", "64")  # no sound card needed
 SERVER_START_TIMEOUT = 15.0  # seconds for jackd to accept clients
 
 
@@ -178,12 +179,15 @@ class Peer:
     def __init__(self, daemon_client: str) -> None:
         tag = uuid.uuid4().hex[:6]
         self.out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"peer-out-{tag}")
-        self.inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"peer-in-{tag}")
+        self.inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"peer-in-{tag}",
+                                 queue_size_limit=RTMIDI_QUEUE_SIZE)
         self.inp.ignore_types(sysex=False, timing=False, active_sense=False)
-        self.received: list[tuple[float, list[int]]] = []
-        self.inp.set_callback(lambda ev, _d: self.received.append((time.monotonic(), ev[0])))
+        self.received: list[tuple[float, list[int]]] = []  # (JACK's time, message)
         self._connect(self.out, f"{daemon_client}-in:jazz-in", "to-jazz")
         self._connect(self.inp, f"{daemon_client}-out:jazz-out", "from-jazz")
+        # no Python on JACK's thread here either: rtmidi's queue, read with JACK's times
+        self.reader = InputReader(self.inp, lambda t, m: self.received.append((t, m)),
+                                  name="peer-in")
 
     @staticmethod
     def _connect(port, name: str, own: str) -> None:
@@ -245,10 +249,8 @@ class Peer:
         return [m for _t, m in list(self.received) if len(m) == 3 and m[0] & 0xF0 == CC]
 
     def close(self) -> None:
-        """Callback off first: closing a JACK client whose process thread is waiting for the
-        GIL inside our callback deadlocks (JACK cancels that thread with the GIL's lock held)."""
-        self.inp.cancel_callback()
-        time.sleep(0.02)  # let a callback already waiting for the GIL run and return
+        """The reader stops before its port closes."""
+        self.reader.stop()
         self.inp.close_port()
         self.out.close_port()
         self.out.delete()
@@ -256,6 +258,36 @@ class Peer:
 
 
 SEND_GAP = 0.003  # seconds between messages the rig sends from one thread, back to back
+
+
+HOG = "while True: pass"  # a busy process: one core's worth of pure spinning
+
+
+class CpuHogs:
+    """`n` busy processes for the block (the cores a stage computer shares with a DAW and
+    plugins), started here and stopped by their PIDs; they die with us if we are killed."""
+
+    def __init__(self, n: int = 2) -> None:
+        self.n = n
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self) -> CpuHogs:
+        setpriv = shutil.which("setpriv")
+        wrap = [setpriv, "--pdeathsig", "KILL"] if setpriv else []
+        self.procs = [subprocess.Popen([*wrap, sys.executable, "-c", HOG],
+                                       stdin=subprocess.DEVNULL) for _ in range(self.n)]
+        return self
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def __exit__(self, *exc: object) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()  # by its PID
+            p.wait()
+        self.procs = []
 
 
 def every_note_closed(stderr: str) -> bool:

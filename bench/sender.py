@@ -2,6 +2,8 @@
 
 `python -m bench.sender clock BPM SECONDS PORT`: start, then 24 PPQN; prints pulse times.
 `python -m bench.sender sixteenths BPM SECONDS PORT`: a stream of sixteenth notes.
+`python -m bench.sender ids BPM SECONDS PORT`: a note-on each pulse interval, numbered k by
+(pitch, velocity) = (k % 128, k // 128 + 1); prints their send times.
 Times are CLOCK_MONOTONIC seconds, comparable across processes.
 """
 
@@ -26,6 +28,8 @@ def main(kind: str, bpm: float, seconds: float, port: str) -> None:
     if kind == "clock":
         out.send_message([0xFA])
         interval = 60 / bpm / 24
+    elif kind == "ids":
+        interval = 60 / bpm / 24
     else:
         interval = 60 / bpm / 4
     start = time.monotonic() + 0.01
@@ -40,6 +44,9 @@ def main(kind: str, bpm: float, seconds: float, port: str) -> None:
             time.sleep(delay)
         if kind == "clock":
             out.send_message([0xF8])
+            sent.append(time.monotonic())
+        elif kind == "ids":
+            out.send_message([0x90, k % 128, k // 128 + 1])
             sent.append(time.monotonic())
         else:
             pitch = 60 + (k * 5) % 12

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gc
 import os
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import sys
 import mido
 import pytest
 
-from bench.jackrig import JackServer, unique_server_name
+from bench.jackrig import CpuHogs, JackServer, unique_server_name
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Every JACK client in this session, ours and our children's, looks for this server and no
@@ -32,11 +31,6 @@ SLOW_FILES = {"test_soak.py", "test_bench.py", "test_faults.py", "test_export.py
 # of those, the ones on the JACK server
 JACK_FILES = {"test_soak.py", "test_faults.py", "test_trade_e2e.py", "test_hear.py",
               "test_signals.py", "test_link.py"}
-# Real-time tests on real JACK ports get two more tries (pytest-rerunfailures): under CPU
-# load, JACK through rtmidi's Python callback loses or garbles an event now and then, which
-# plain rtmidi does too, without jazz-plugin (README: Limits). Every try asserts everything;
-# a real regression fails all three.
-JACK_RERUNS = 2
 SLOW_FIXTURES = {"tiny_model", "models"}  # `jazz-plugin export`; Keras-written test models
 SLOW_TESTS = {
     "test_daemon_e2e.py::test_a_phrase_gets_an_answer_after_the_phrase_end",
@@ -130,14 +124,29 @@ def melody_messages(pitches: list[int], beat: int = 240, channel: int = 0) -> li
     return msgs
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--hog", type=int, default=0, metavar="N",
+                     help="N busy processes take the cores while the JACK server runs (the "
+                     "real-port tests under load); started and stopped by their PIDs")
+
+
 @pytest.fixture(scope="session")
-def jack_server() -> JackServer:
+def jack_server(request: pytest.FixtureRequest) -> JackServer:
     """Our own JACK server under this session's unique name; only it is ever restarted or
-    stopped (by its PID)."""
+    stopped (by its PID). With --hog N, N busy processes run beside it."""
     server = JackServer(JACK_SERVER_NAME)
     server.start()
-    yield server
+    with CpuHogs(request.config.getoption("--hog")):
+        yield server
     server.stop()
+
+
+@pytest.fixture
+def hogs() -> CpuHogs:
+    """Two busy processes take both cores for the test (a stage computer running a DAW and
+    plugins); they are stopped by their PIDs after it."""
+    with CpuHogs(2) as h:
+        yield h
 
 
 def _marked_slow(path: str, name: str) -> bool:
@@ -145,25 +154,15 @@ def _marked_slow(path: str, name: str) -> bool:
     return base in SLOW_FILES or f"{base}::{name.split('[')[0]}" in SLOW_TESTS
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Freeze what collection imported (TensorFlow, for the export tests) out of the garbage
-    collector: a full collection of that heap pauses this process for long enough that
-    the JACK peers living in it (their callbacks need the GIL) miss periods and lose events."""
-    gc.collect()
-    gc.freeze()
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`jack` on every test that uses the JACK server; `slow` on the ones listed above;
-    JACK_RERUNS more tries for the tests on real JACK ports."""
-    retry = config.pluginmanager.hasplugin("rerunfailures")
+    """`jack` on every test that uses the JACK server; `slow` on the ones listed above."""
     for item in items:
         if "jack_server" in item.fixturenames:
             item.add_marker(pytest.mark.jack)
+        if "hogs" in item.fixturenames:
+            item.add_marker(pytest.mark.hogged)
         if SLOW_FIXTURES & set(item.fixturenames) or _marked_slow(str(item.path), item.name):
             item.add_marker(pytest.mark.slow)
-        if retry and item.get_closest_marker("jack"):
-            item.add_marker(pytest.mark.flaky(reruns=JACK_RERUNS, reruns_delay=1))
 
 
 def pytest_ignore_collect(collection_path, config: pytest.Config) -> bool | None:

@@ -63,7 +63,7 @@ def test_a_named_input_port_that_goes_away_and_comes_back_is_reconnected():
         assert daemon.stop() == 0
         peer.close()
         source.close()
-    assert peer.hanging(all_notes_off=True) == set()
+    assert peer.hanging() == set()
     assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
 
 
@@ -88,7 +88,7 @@ def test_the_daemon_survives_a_jack_server_restart(jack_server):
         assert wait_for(lambda: peer.notes(start)[0], 5), daemon.stderr
         assert daemon.stop() == 0
         peer.close()
-        assert peer.hanging(all_notes_off=True) == set()
+        assert peer.hanging() == set()
         assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
         assert "Traceback" not in daemon.stderr
         assert bystander.proc.poll() is None and os.path.exists(bystander.socket_path)
@@ -157,7 +157,7 @@ def test_slow_model_steps_are_skipped_and_counted_never_played_in_a_burst(tmp_pa
     ons = [t for t, _ch, _p in peer.notes()[0]]
     gaps = np.diff(ons)
     assert len(gaps) == 0 or gaps.min() > tick / 2, "late notes were played in a burst"
-    assert peer.hanging(all_notes_off=True) == set()
+    assert peer.hanging() == set()
     assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
 
 
@@ -172,7 +172,7 @@ def test_a_signal_at_any_moment_closes_every_note(sig):
         assert daemon.stop(sig) == 0, daemon.stderr
         time.sleep(0.1)
         assert peer.notes()[0], "it was playing"
-        assert peer.hanging(all_notes_off=True) == set()
+        assert peer.hanging() == set()
         assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
         controls = peer.controls()
         assert [0xB0, SUSTAIN_PEDAL, 0] in controls and [0xB0, ALL_NOTES_OFF, 0] in controls

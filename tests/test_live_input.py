@@ -10,7 +10,7 @@ from test_improviser import Rig
 
 from jazz_plugin.live.clock import ExternalClock
 from jazz_plugin.live.controls import DEFAULT_CC
-from jazz_plugin.live.ports import InputQueue
+from jazz_plugin.live.midiinput import InputQueue, Stamps
 
 
 def answered(rig: Rig, t0: float) -> list:
@@ -159,10 +159,32 @@ def test_thousands_of_notes_per_second_keep_the_call_bounded():
     assert_clean(rig)
 
 
+def test_stamps_rebuild_the_midi_systems_times_from_its_deltas():
+    # a message at each true time; Python reads it a little later, late by up to 50 ms
+    true = [10.0, 10.0004, 10.25, 10.2501, 11.0, 12.5]
+    lags = [0.003, 0.05, 0.0001, 0.0205, 0.03, 0.0002]
+    stamps = Stamps()
+    got = [stamps.stamp(t - prev, t + lag)
+           for t, prev, lag in zip(true, [true[0]] + true[:-1], lags)]
+    # no stamp after its read; once one read came quickly, every stamp is within that
+    assert all(g <= t + lag + 1e-12 for g, t, lag in zip(got, true, lags))
+    assert all(abs(g - t) <= 0.0001 + 1e-9 for g, t in zip(got[2:], true[2:]))
+    assert got[1] - got[0] == pytest.approx(0.0004)  # the deltas are kept whatever the lag
+
+
+def test_stamps_follow_a_drift_within_their_window():
+    stamps = Stamps(window=1.0)
+    t, got = 0.0, []
+    for k in range(200):  # the MIDI system's clock runs 1 % slow against ours
+        t += 0.05
+        got.append(stamps.stamp(0.05 * 0.99 if k else 0.0, t + 0.001))
+    assert abs(got[-1] - t) < 0.02  # a window of reads, not all time: the drift is followed
+
+
 def test_input_queue_is_bounded_and_counts_what_it_drops():
     q = InputQueue(maxlen=100)
     for k in range(250):
-        q.callback(([0x90, k % 128, 100], 0.0))
+        q.put(0.0, [0x90, k % 128, 100])
     items = q.drain()
     assert len(items) == 100 and q.dropped == 150
     assert items[0][1] == [0x90, 150 % 128, 100]  # the oldest were dropped

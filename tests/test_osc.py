@@ -217,7 +217,7 @@ def test_bad_osc_and_a_flood_are_counted_logged_once_and_never_stop_the_music(ja
         osc.close()
         inbox.close()
     assert code == 0 and "Traceback" not in daemon.stderr
-    assert peer.hanging(all_notes_off=True) == set()
+    assert peer.hanging() == set()
     assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
     peer.close()
     for kind in {k for _d, k in BAD}:

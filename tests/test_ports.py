@@ -11,14 +11,13 @@ from conftest import jazz, one_error_line
 
 from bench.jackrig import Daemon, unique_server_name, wait_for
 from jazz_plugin.errors import ConfigError
+from jazz_plugin.live.jackserver import JackServerWatch, quiet_stderr
+from jazz_plugin.live.midiinput import InputQueue
 from jazz_plugin.live.ports import (
     CLIENT_NAME_MAX,
     IN_LOST,
-    InputQueue,
-    JackServerWatch,
     MidiPorts,
     check_client_name,
-    quiet_stderr,
     releases_input,
 )
 

@@ -24,7 +24,7 @@ def test_hup_quit_and_usr1_silence_and_exit_like_term(jack_server, sig):
     assert wait_for(lambda: peer.notes()[0], 5), "it was playing"
     assert daemon.stop(sig) == 0, daemon.stderr
     time.sleep(0.1)
-    assert peer.hanging(all_notes_off=True) == set()
+    assert peer.hanging() == set()
     assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
     assert [CC, ALL_NOTES_OFF, 0] in peer.controls()
     assert f"stopping ({signal.Signals(sig).name})" in daemon.stderr
@@ -44,7 +44,7 @@ def test_ctrl_z_silences_then_stops_and_fg_listens_again(jack_server):
 
     assert wait_for(stopped, 5), "the process did not stop"
     time.sleep(0.1)
-    assert peer.hanging(all_notes_off=True) == set(), "notes left sounding while suspended"
+    assert peer.hanging() == set(), "notes left sounding while suspended"
     assert [CC, ALL_NOTES_OFF, 0] in peer.controls()
     daemon.proc.send_signal(signal.SIGCONT)
     assert wait_for(lambda: "resumed: listening" in daemon.stderr, 5), daemon.stderr

@@ -1,6 +1,6 @@
 """`jazz-plugin run`: open the ports, then loop: drain input, poll the improviser, wait.
 
-The loop waits on an event that the MIDI callback sets, with a timeout that ends at the
+The loop waits on an event that the MIDI input's reader thread sets, with a timeout that ends at the
 next deadline, so it sleeps while idle and wakes on time. Whatever ends the loop (Ctrl-C,
 SIGTERM, an error) passes through one `finally` that silences every note.
 """
@@ -21,8 +21,9 @@ from jazz_plugin.live.chordsource import chart_from_options
 from jazz_plugin.live.clock import ExternalClock, InternalClock
 from jazz_plugin.live.controls import Controls, load_config, parse_cc_options
 from jazz_plugin.live.improviser import Improviser
+from jazz_plugin.live.midiinput import InputQueue
 from jazz_plugin.live.output import Output
-from jazz_plugin.live.ports import InputQueue, MidiPorts, resolve_api
+from jazz_plugin.live.ports import MidiPorts, resolve_api
 from jazz_plugin.live.recorder import Recorder, check_record_path
 from jazz_plugin.live.status import StatusLine
 from jazz_plugin.live.surface import Surface
@@ -32,7 +33,6 @@ from jazz_plugin.options import RunOptions
 
 FLUSH_DELAY = 0.1  # seconds for the MIDI server to deliver our last messages before closing
 PORT_CHECK_EVERY = 1.0  # seconds between checks of the MIDI server and named ports
-GIL_SWITCH_INTERVAL = 0.0005  # seconds; well under one JACK period (1.3 ms at 64 frames)
 SERVER_WAIT = 30.0  # seconds to wait for a lost JACK server before giving up
 # Signals that end the run the way Ctrl-C does: silence, then exit.
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT",
@@ -68,10 +68,6 @@ def resolve_options(args: argparse.Namespace) -> RunOptions:
 
 def run_daemon(args: argparse.Namespace) -> int:
     """The main job. Returns the exit code."""
-    # The MIDI input callback runs on JACK's process thread and needs the GIL: with Python's
-    # default 5 ms switch interval, a candidate search on this thread held it for several
-    # JACK periods, and JACK dropped the input events of the periods missed.
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     o = resolve_options(args)
     sampler = Sampler.from_options(o.temperature, o.top_k, o.top_p, o.argmax, o.seed)
     controls = Controls(o.cc)

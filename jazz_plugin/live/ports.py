@@ -1,34 +1,27 @@
-"""MIDI ports over python-rtmidi: API choice, virtual or named ports, the tiny input callback.
+"""MIDI ports over python-rtmidi: API choice, virtual or named ports, reconnecting.
 
-The callback thread only timestamps (monotonic clock) and enqueues raw bytes; parsing and
-everything else happens on the daemon's own thread.
+No Python runs on the MIDI system's thread: input waits in rtmidi's own queue, and a reader
+thread (`midiinput.py`) moves it, with the MIDI system's times, to the daemon's loop.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import shutil
 import sys
-import threading
-import time
 import uuid
-from collections import deque
-from collections.abc import Iterator
 
 import rtmidi
 
 from jazz_plugin.errors import ConfigError, PortError
+from jazz_plugin.live.jackserver import JackServerWatch, jack_quietly, no_jack_server
+from jazz_plugin.live.midiinput import RTMIDI_QUEUE_SIZE, InputQueue, InputReader
 
 API_NAMES = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK,
              "coremidi": rtmidi.API_MACOSX_CORE}
 IN_PORT_NAME, OUT_PORT_NAME = "jazz-in", "jazz-out"
 IN_SUFFIX, OUT_SUFFIX = "-in", "-out"  # our two MIDI clients are NAME-in and NAME-out
 CLIENT_NAME_MAX = 63  # bytes in a JACK (and ALSA) client name; JACK refuses longer ones
-CALLBACK_DRAIN = 0.02  # seconds between cancelling the input callback and closing the client
-INPUT_QUEUE_SIZE = 4096  # raw messages held between callback and loop; oldest dropped beyond
-JACK_START = "jackd{named} -d dummy -r 48000 -p 64 &"  # the next step when no server runs
 # any jazz-plugin's own port, as `ports` shows it (JACK may add -01; ALSA adds ' 128:0')
 OWN_PORT = re.compile(rf"^.+(?:{IN_SUFFIX}|{OUT_SUFFIX})(?:-\d+)?:"
                       rf"(?:{IN_PORT_NAME}|{OUT_PORT_NAME})(?: \d+:\d+)?$")
@@ -47,31 +40,6 @@ def releases_input(event: str) -> bool:
     will never come; a phrase waiting for them would wait for good.
     """
     return event in INPUT_RELEASING
-
-
-class InputQueue:
-    """Bounded queue between rtmidi's callback thread and the daemon loop."""
-
-    def __init__(self, maxlen: int = INPUT_QUEUE_SIZE) -> None:
-        self.items: deque[tuple[float, list[int]]] = deque(maxlen=maxlen)
-        self.wakeup = threading.Event()
-        self.dropped = 0
-
-    def callback(self, event: tuple[list[int], float], _data: object = None) -> None:
-        """rtmidi's callback: timestamp and enqueue, nothing else."""
-        items = self.items
-        if len(items) == items.maxlen:
-            self.dropped += 1  # deque drops the oldest itself
-        items.append((time.monotonic(), event[0]))
-        self.wakeup.set()
-
-    def drain(self) -> list[tuple[float, list[int]]]:
-        """Everything queued so far, oldest first."""
-        out = []
-        items = self.items
-        while items:
-            out.append(items.popleft())
-        return out
 
 
 def check_client_name(name: str) -> str:
@@ -116,64 +84,17 @@ def resolve_api(name: str) -> int:
     return rtmidi.API_UNSPECIFIED
 
 
-@contextlib.contextmanager
-def quiet_stderr() -> Iterator[None]:
-    """File descriptor 2 goes to /dev/null for the block, and comes back after it.
-
-    libjack prints "Cannot connect to server socket ..." and four more lines there when no
-    server runs; our one error line says it better.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-@contextlib.contextmanager
-def _jack_quietly() -> Iterator[None]:
-    """No server started behind our back (JACK_NO_START_SERVER) and no libjack noise."""
-    old = os.environ.get("JACK_NO_START_SERVER")
-    os.environ["JACK_NO_START_SERVER"] = "1"
-    try:
-        with quiet_stderr():
-            yield
-    finally:
-        if old is None:
-            del os.environ["JACK_NO_START_SERVER"]
-        else:
-            os.environ["JACK_NO_START_SERVER"] = old
-
-
-def no_jack_server() -> str:
-    """The one line for a missing JACK server, with the exact command that starts one."""
-    server = os.environ.get("JACK_DEFAULT_SERVER", "default")
-    named = "" if server == "default" else f" -n {server}"
-    what = f"no JACK server named {server!r} is running" if named else "no JACK server is running"
-    start = JACK_START.format(named=named)
-    if shutil.which("jackd") is None:
-        step = f"install JACK (Debian/Ubuntu: sudo apt install jackd2), start it with '{start}'"
-    else:
-        step = f"start one with '{start}'"
-    alsa = " (or use --api alsa)" if os.path.exists("/dev/snd/seq") else ""
-    return f"{what}: {step}{alsa}, then run this again"
-
-
 def _client(cls: type, api: int, name: str):
     """A MIDI client; under JACK, a missing server is one line with the next step."""
+    kw = {"queue_size_limit": RTMIDI_QUEUE_SIZE} if cls is rtmidi.MidiIn else {}
     if api != rtmidi.API_UNIX_JACK:
         try:
-            return cls(api, name=name)
+            return cls(api, name=name, **kw)
         except Exception as e:
             raise PortError(f"cannot open the MIDI system ({str(e).splitlines()[0]})") from None
     try:
-        with _jack_quietly():
-            return cls(api, name=name)
+        with jack_quietly():
+            return cls(api, name=name, **kw)
     except Exception:  # names are checked up front, so this is the server
         raise PortError(no_jack_server()) from None
 
@@ -242,43 +163,6 @@ def _open_port(midi, api: int, client: str, wanted: str | None, short: str, list
     return f"{real_client}:{short}", peer
 
 
-class JackServerWatch:
-    """Notices a JACK server that died or restarted, without talking to it.
-
-    jackd2 keeps a socket at /dev/shm/jack_<server>_<uid>_0, where <server> is
-    JACK_DEFAULT_SERVER (or 'default'); a new server makes a new one. Looking at the file
-    costs nothing and changes nothing in the JACK graph (a probe client would make every
-    other JACK program re-sort its graph).
-    """
-
-    def __init__(self) -> None:
-        server = os.environ.get("JACK_DEFAULT_SERVER", "default")
-        self.path = f"/dev/shm/jack_{server}_{os.getuid()}_0"
-        self.identity = self._identity()
-        self.enabled = self.identity is not None
-
-    def _identity(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return (st.st_ino, st.st_mtime_ns)
-
-    def check(self) -> str | None:
-        """'gone' when the server disappeared, 'back' when a (new) server is there."""
-        if not self.enabled:
-            return None
-        now = self._identity()
-        if now == self.identity:
-            return None
-        if now is None:
-            self.identity = None
-            return "gone"
-        was = self.identity
-        self.identity = now
-        return "back" if was is None else "restarted"
-
-
 class MidiPorts:
     """Our input and output as a pair that can be reopened when the MIDI server restarts.
 
@@ -292,6 +176,7 @@ class MidiPorts:
         self.in_port, self.out_port, self.queue = in_port, out_port, queue
         self.midi_in: rtmidi.MidiIn | None = None
         self.midi_out: rtmidi.MidiOut | None = None
+        self.reader: InputReader | None = None
         self.names: tuple[str, str] = ("", "")
         self.peers: tuple[str | None, str | None] = (None, None)
         self.open()
@@ -310,8 +195,7 @@ class MidiPorts:
             in_name, in_peer = _open_port(midi_in, self.api, self.client + IN_SUFFIX,
                                           self.in_port, IN_PORT_NAME, midi_out, "input",
                                           (_client_part(out_name),))
-            midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
-            midi_in.set_callback(self.queue.callback)
+            _take_everything(midi_in)
         except BaseException:
             if midi_in is not None:
                 midi_in.delete()
@@ -319,15 +203,23 @@ class MidiPorts:
             raise
         self.midi_in, self.midi_out = midi_in, midi_out
         self.names, self.peers = (in_name, out_name), (in_peer, out_peer)
+        self._read()
+
+    def _read(self) -> None:
+        self.reader = InputReader(self.midi_in, self.queue.put, self.queue.wakeup.set)
+
+    def _stop_reading(self) -> None:
+        if self.reader is not None:
+            self.reader.stop()
+            self.reader = None
 
     def send(self, msg: list[int]) -> None:
         self.midi_out.send_message(msg)
 
     def close(self) -> None:
         """Idempotent: closing twice, or after a failed open, is fine."""
+        self._stop_reading()
         if self.midi_in is not None:
-            self.midi_in.cancel_callback()
-            time.sleep(CALLBACK_DRAIN)  # a callback already waiting for the GIL runs out first
             self.midi_in.delete()
         if self.midi_out is not None:
             self.midi_out.delete()
@@ -370,20 +262,30 @@ class MidiPorts:
         present = port_exists(midi, name)
         if lost and present:
             try:
-                midi.close_port()  # rtmidi drops the input callback here: set it again
+                if tag == "in":
+                    self._stop_reading()
+                midi.close_port()
                 skip = (_client_part(self.names[1]),) if tag == "in" else ()
                 midi.open_port(find_port(midi.get_ports(), name, "input" if tag == "in"
                                          else "output", skip),
                                IN_PORT_NAME if tag == "in" else OUT_PORT_NAME)
                 if tag == "in":
-                    midi.ignore_types(sysex=True, timing=False, active_sense=True)
-                    midi.set_callback(self.queue.callback)
+                    _take_everything(midi)
+                    self._read()
                 return False, [IN_BACK if tag == "in" else OUT_BACK]
             except Exception:
+                if tag == "in" and self.reader is None and midi.is_port_open():
+                    self._read()
                 return True, []
         if not lost and not present:
             return True, [IN_LOST if tag == "in" else OUT_LOST]
         return lost, []
+
+
+def _take_everything(midi_in: rtmidi.MidiIn) -> None:
+    """rtmidi filters nothing: a message it drops would take its delta time with it, and
+    every later time would be early by that much. Our parser skips SysEx and sensing."""
+    midi_in.ignore_types(sysex=False, timing=False, active_sense=False)
 
 
 def port_exists(midi: rtmidi.MidiIn | rtmidi.MidiOut, wanted: str) -> bool:
