@@ -28,11 +28,14 @@ import rtmidi
 from jazz_plugin.live.jackserver import quiet_stderr
 from jazz_plugin.live.midiinput import RTMIDI_QUEUE_SIZE, InputReader
 from jazz_plugin.live.midispec import ALL_NOTES_OFF
+from jazz_plugin.live.realtime import enter_realtime, leave_realtime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTE_ON, NOTE_OFF, CC = 0x90, 0x80, 0xB0
 JACKD_ARGS = ("--realtime", "-d", "dummy", "-r", "48000", "-p", "64")  # no sound card needed
 SERVER_START_TIMEOUT = 15.0  # seconds for jackd to accept clients
+RIG_PRIORITY = 3  # SCHED_FIFO for the rig's clock, keyboard and listener: the DAW's side is
+# on time (above the daemon's 2, below JACK's threads at 5 and up)
 
 
 def unique_server_name(prefix: str = "jazz") -> str:
@@ -187,7 +190,7 @@ class Peer:
         self._connect(self.inp, f"{daemon_client}-out:jazz-out", "from-jazz")
         # no Python on JACK's thread here either: rtmidi's queue, read with JACK's times
         self.reader = InputReader(self.inp, lambda t, m: self.received.append((t, m)),
-                                  name="peer-in")
+                                  name="peer-in", priority=RIG_PRIORITY)
 
     @staticmethod
     def _connect(port, name: str, own: str) -> None:
@@ -209,12 +212,16 @@ class Peer:
         of the last note-off."""
         t0 = time.monotonic() + 0.01 if t0 is None else t0
         off = t0
-        for i, p in enumerate(pitches):
-            sleep_until(t0 + i * step)
-            self.send(NOTE_ON | channel, p, velocity)
-            off = t0 + i * step + step * length
-            sleep_until(off)
-            self.send(NOTE_OFF | channel, p, 0)
+        enter_realtime(RIG_PRIORITY)  # a musician's keyboard is on time whatever else runs
+        try:
+            for i, p in enumerate(pitches):
+                sleep_until(t0 + i * step)
+                self.send(NOTE_ON | channel, p, velocity)
+                off = t0 + i * step + step * length
+                sleep_until(off)
+                self.send(NOTE_OFF | channel, p, 0)
+        finally:
+            leave_realtime()
         return time.monotonic()
 
     def notes(self, since: float = 0.0):
@@ -352,6 +359,7 @@ class ClockSender(threading.Thread):
         self.interval = 60 / bpm / 24
 
     def run(self) -> None:
+        enter_realtime(RIG_PRIORITY)  # a DAW's clock keeps time whatever else runs
         # Messages asked for before the start (a song position) go first. Each message gets
         # its own moment: rtmidi's JACK output garbled messages sent back to back here.
         while self.requests:

@@ -24,6 +24,7 @@ from jazz_plugin.live.improviser import Improviser
 from jazz_plugin.live.midiinput import InputQueue
 from jazz_plugin.live.output import Output
 from jazz_plugin.live.ports import MidiPorts, resolve_api
+from jazz_plugin.live.realtime import enter_realtime
 from jazz_plugin.live.recorder import Recorder, check_record_path
 from jazz_plugin.live.status import StatusLine
 from jazz_plugin.live.surface import Surface
@@ -69,6 +70,7 @@ def resolve_options(args: argparse.Namespace) -> RunOptions:
 def run_daemon(args: argparse.Namespace) -> int:
     """The main job. Returns the exit code."""
     o = resolve_options(args)
+    refused = enter_realtime()  # before any thread starts: they all inherit it
     sampler = Sampler.from_options(o.temperature, o.top_k, o.top_p, o.argmax, o.seed)
     controls = Controls(o.cc)
     chart = chart_from_options(o.changes, o.changes_file)  # a bad chart: one line, no ports
@@ -110,6 +112,9 @@ def run_daemon(args: argparse.Namespace) -> int:
     status.ready(f"ready: {ports_text} mode={o.mode} clock={clock.source}{link} "
                  f"{clock.bpm:.0f} BPM model={os.path.basename(engine.path)} {surface.text}"
                  .rstrip())
+    if refused:
+        status.log(f"no realtime scheduling ({refused}): timing may suffer when other "
+                   "programs take the cores (give this user rtprio, as for JACK)")
     code = 0
     try:
         imp.start(time.monotonic())

@@ -21,6 +21,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from jazz_plugin.live.realtime import enter_realtime
+
 POLL_INTERVAL = 0.001  # seconds between reads of rtmidi's queue (under one JACK period)
 RTMIDI_QUEUE_SIZE = 8192  # messages rtmidi's C++ queue holds between two reads
 INPUT_QUEUE_SIZE = 4096  # messages held between the reader and the loop; oldest dropped beyond
@@ -84,14 +86,17 @@ class InputReader:
 
     def __init__(self, midi_in, put: Callable[[float, list[int]], None],
                  wake: Callable[[], None] | None = None, interval: float = POLL_INTERVAL,
-                 name: str = "midi-in") -> None:
+                 name: str = "midi-in", priority: int | None = None) -> None:
         self.midi_in, self.put, self.wake, self.interval = midi_in, put, wake, interval
+        self.priority = priority  # SCHED_FIFO for this thread alone; None: inherit
         self.stamps = Stamps()
         self.halt = threading.Event()
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
+        if self.priority is not None:
+            enter_realtime(self.priority)
         get, put, stamp = self.midi_in.get_message, self.put, self.stamps.stamp
         clock = time.monotonic
         while not self.halt.wait(self.interval):
