@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
                    "a private one")
     args = p.parse_args(argv)
     if args.soak:
-        from .soak import report, soak
+        from testrig.soak import report, soak
 
         with _private_jack(not args.running_jack):
             result = soak(args.soak * 60)
@@ -73,7 +73,7 @@ def _private_jack(wanted: bool) -> contextlib.AbstractContextManager:
     """A private JACK server (unique name, only it stopped) for the block, if `wanted`."""
     if not wanted:
         return contextlib.nullcontext()
-    from .jackrig import JackServer
+    from testrig.jackrig import JackServer
 
     return JackServer()
 

@@ -17,7 +17,9 @@ import time
 import numpy as np
 import psutil
 
-from .jackrig import Daemon, Peer, grid_origin_from, sleep_until, wait_for
+from jazz_plugin.live.midispec import ALL_NOTES_OFF, CONTROL_CHANGE
+from testrig.jackrig import Daemon, Peer, grid_origin_from, sleep_until, wait_for
+
 from .table import Row
 
 
@@ -167,8 +169,8 @@ def signal_to_silence(quick: bool) -> list[Row]:
             time.sleep(0.7 + 0.13 * k)
             sent = time.monotonic()
             d.proc.send_signal(sig)
-            wait_for(lambda p=peer: [0xB0, 123, 0] in p.controls(), 2)
-            got = [t for t, m in peer.received if m == [0xB0, 123, 0]]
+            wait_for(lambda p=peer: [CONTROL_CHANGE, ALL_NOTES_OFF, 0] in p.controls(), 2)
+            got = [t for t, m in peer.received if m == [CONTROL_CHANGE, ALL_NOTES_OFF, 0]]
             delays.append((got[-1] - sent) * 1e3 if got else float("nan"))
             d.stop()
             peer.close()
@@ -180,7 +182,7 @@ def signal_to_silence(quick: bool) -> list[Row]:
 
 def _sender(kind: str, bpm: float, seconds: float, port: str) -> list[float]:
     """Play from another process (no shared GIL with our listener); returns its send times."""
-    out = subprocess.run([sys.executable, "-m", "bench.sender", kind, str(bpm), str(seconds),
+    out = subprocess.run([sys.executable, "-m", "testrig.sender", kind, str(bpm), str(seconds),
                           port], capture_output=True, text=True, timeout=seconds + 30,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if out.returncode != 0:

@@ -19,9 +19,9 @@ import rtmidi
 
 from jazz_plugin.live.midiinput import RTMIDI_QUEUE_SIZE, InputReader
 from jazz_plugin.live.midispec import NOTE_ON
+from testrig.hogs import CpuHogs
 
 from .daemon_bench import _sender
-from .jackrig import CpuHogs
 from .table import Row
 
 BPM = 250  # a message every 10 ms (a clock pulse apart)

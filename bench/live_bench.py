@@ -26,9 +26,16 @@ import numpy as np
 
 from jazz_plugin.live.controls import DEFAULT_CC
 from jazz_plugin.live.midispec import ALL_NOTES_OFF
+from testrig.jackrig import CC, ROOT, Daemon, JackServer, Peer, wait_for
+from testrig.liverig import (
+    OscInbox,
+    OscSender,
+    grid_errors_ms,
+    in_private_network,
+    osc_datagram,
+    osc_port,
+)
 
-from .jackrig import CC, ROOT, Daemon, JackServer, Peer, wait_for
-from .liverig import OscInbox, OscSender, grid_errors_ms, in_private_network, osc_datagram, osc_port
 from .table import Row
 
 SEC = "live"
@@ -39,7 +46,7 @@ def link_rows(quick: bool) -> list[Row]:
     rows = []
     for bpm in (120, 240):
         seconds = 6 if quick else 20
-        proc = in_private_network([sys.executable, "-m", "bench.liverig", "link", "--bpm",
+        proc = in_private_network([sys.executable, "-m", "testrig.liverig", "link", "--bpm",
                                    str(bpm), "--seconds", str(seconds),
                                    "--daemon-arg=--density", "--daemon-arg=1"],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -10,7 +10,8 @@ import sys
 import mido
 import pytest
 
-from bench.jackrig import CpuHogs, JackServer, unique_server_name
+from testrig.hogs import CpuHogs
+from testrig.jackrig import JackServer, unique_server_name
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Every JACK client in this session, ours and our children's, looks for this server and no

@@ -5,7 +5,9 @@ import time
 import pytest
 from conftest import jazz, one_error_line
 
-from bench.jackrig import (
+from jazz_plugin.live.controls import DEFAULT_CC
+from jazz_plugin.live.output import ALL_NOTES_OFF, SUSTAIN_PEDAL
+from testrig.jackrig import (
     CC,
     ClockSender,
     Daemon,
@@ -14,8 +16,6 @@ from bench.jackrig import (
     grid_origin_from,
     wait_for,
 )
-from jazz_plugin.live.controls import DEFAULT_CC
-from jazz_plugin.live.output import ALL_NOTES_OFF, SUSTAIN_PEDAL
 
 pytestmark = pytest.mark.usefixtures("jack_server")
 BPM = 240  # quick bars keep the tests short: a beat is 0.25 s, a bar 1 s
@@ -51,7 +51,10 @@ def test_a_phrase_gets_an_answer_after_the_phrase_end(rig):
     # got its note-off
 
 
-@pytest.mark.parametrize("rig", [("--argmax", "--answer-on", "bar")], indirect=True)
+# one chord all along: the harmony is the same for both calls (no key estimate that
+# grows with every call heard), so the answer depends on the call alone
+@pytest.mark.parametrize("rig", [("--argmax", "--answer-on", "bar", "--changes", "| Cmaj7 |")],
+                         indirect=True)
 def test_argmax_gives_the_same_answer_to_the_same_phrase(rig):
     daemon, peer = rig
     tick, bar = 60 / BPM / 12, 4 * 60 / BPM

@@ -14,9 +14,16 @@ import pytest
 import rtmidi
 from onnx import helper, numpy_helper
 
-from bench.jackrig import Daemon, JackServer, Peer, every_note_closed, unique_server_name, wait_for
 from jazz_plugin.live.output import ALL_NOTES_OFF, SUSTAIN_PEDAL
 from jazz_plugin.model.engine import default_model_path
+from testrig.jackrig import (
+    Daemon,
+    JackServer,
+    Peer,
+    every_note_closed,
+    unique_server_name,
+    wait_for,
+)
 
 pytestmark = pytest.mark.usefixtures("jack_server")
 

@@ -4,10 +4,10 @@ departure drops it within a bar, a Song Position Pointer jump keeps it aligned."
 import threading
 
 import pytest
-from test_improviser import SEC_PER_TICK, Rig
-
 from bench.jackrig import wait_for
 from bench.liverig import OscInbox, OscSender
+from test_improviser import SEC_PER_TICK, Rig
+
 from jazz_plugin.live.controls import Controls
 from jazz_plugin.live.form import FormLearner, similar
 from jazz_plugin.live.osc import parse

@@ -13,7 +13,7 @@ import wave
 
 import numpy as np
 
-from bench.jackrig import Daemon, wait_for
+from testrig.jackrig import Daemon, wait_for
 
 SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 

@@ -7,11 +7,11 @@ import time
 import pytest
 from conftest import jazz, one_error_line
 
-from bench.jackrig import CC, Daemon, Peer, wait_for
-from bench.liverig import OscInbox, OscSender, osc_port
 from jazz_plugin.errors import ConfigError
 from jazz_plugin.live.controls import CONTROLS, DEFAULT_CC, Controls, load_config
 from jazz_plugin.live.learn import resolve_mapping, save_cc
+from testrig.jackrig import CC, Daemon, Peer, wait_for
+from testrig.liverig import OscInbox, OscSender, osc_port
 
 CONFIG = """# my stage setup
 bpm = 110  # a bit brisk

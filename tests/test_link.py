@@ -1,7 +1,7 @@
 """`--clock link` against our own Ableton Link peer, on real JACK ports.
 
 Never on the real network: each session runs in a private network namespace with only
-loopback (`bench.liverig.in_private_network`, `unshare -n`; we are root, and so is CI). The
+loopback (`testrig.liverig.in_private_network`, `unshare -n`; we are root, and so is CI). The
 JACK server stays outside; its clients reach it through its Unix socket in /dev/shm. No
 `unshare` is an error, not a skip.
 """
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from conftest import ROOT, jazz, one_error_line
 
-from bench.liverig import beat_at, grid_errors_ms, in_private_network
 from jazz_plugin import options
 from jazz_plugin.live.midispec import ALL_NOTES_OFF
+from testrig.liverig import beat_at, grid_errors_ms, in_private_network
 
 pytestmark = pytest.mark.usefixtures("jack_server")
 QUANTUM = 4
@@ -27,8 +27,8 @@ JACK_DELIVERY = 0.05  # s: a note-on sent just before the stop may still be on i
 
 
 def session(*args: str) -> dict:
-    """One Link session (`python -m bench.liverig link ARGS`) in a private network."""
-    proc = in_private_network([sys.executable, "-m", "bench.liverig", "link", *args],
+    """One Link session (`python -m testrig.liverig link ARGS`) in a private network."""
+    proc = in_private_network([sys.executable, "-m", "testrig.liverig", "link", *args],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               cwd=ROOT)
     out, err = proc.communicate(timeout=90)

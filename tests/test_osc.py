@@ -8,11 +8,11 @@ import psutil
 import pytest
 from conftest import jazz, one_error_line
 
-from bench.jackrig import CC, Daemon, Peer, every_note_closed, wait_for
-from bench.liverig import OscInbox, OscSender, osc_datagram, osc_port
 from jazz_plugin.live.controls import CONTROLS, DEFAULT_CC
 from jazz_plugin.live.osc import OUT_OF_RANGE, UNKNOWN, WRONG_TYPE, parse
 from jazz_plugin.live.output import ALL_NOTES_OFF
+from testrig.jackrig import CC, Daemon, Peer, every_note_closed, wait_for
+from testrig.liverig import OscInbox, OscSender, osc_datagram, osc_port
 
 pytestmark = pytest.mark.usefixtures("jack_server")
 BPM = 240  # a beat is 0.25 s, a bar 1 s

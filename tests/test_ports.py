@@ -9,7 +9,6 @@ import pytest
 import rtmidi
 from conftest import jazz, one_error_line
 
-from bench.jackrig import Daemon, unique_server_name, wait_for
 from jazz_plugin.errors import ConfigError
 from jazz_plugin.live.jackserver import JackServerWatch, quiet_stderr
 from jazz_plugin.live.midiinput import InputQueue
@@ -20,6 +19,7 @@ from jazz_plugin.live.ports import (
     check_client_name,
     releases_input,
 )
+from testrig.jackrig import Daemon, unique_server_name, wait_for
 
 JACK = rtmidi.API_UNIX_JACK
 

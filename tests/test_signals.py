@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from bench.jackrig import Daemon, Peer, every_note_closed, wait_for
 from jazz_plugin.live.midispec import ALL_NOTES_OFF, PITCH_BEND, SUSTAIN_PEDAL
+from testrig.jackrig import Daemon, Peer, every_note_closed, wait_for
 
 CC = 0xB0
 

@@ -3,7 +3,7 @@ longer runs): nothing left hanging, no leak, no error."""
 
 import pytest
 
-from bench.soak import RSS_GROWTH_LIMIT_MB, report, soak
+from testrig.soak import RSS_GROWTH_LIMIT_MB, report, soak
 
 pytestmark = pytest.mark.usefixtures("jack_server")
 

@@ -5,10 +5,10 @@ import re
 
 import mido
 
-from bench.band_bench import CHART, trade_session
-from bench.jackrig import NOTE_ON
 from jazz_plugin.corpus.midifile import read_solo_parts
+from jazz_plugin.live.midispec import NOTE_ON
 from jazz_plugin.music.harmony import parse_chart
+from testrig.trade import CHART, trade_session
 
 
 def test_trade_answers_land_on_the_bar_line_over_the_chart_and_stay_in_their_turn(

@@ -1,8 +1,8 @@
 """A separate process that plays to the daemon, so the bench's listener shares no GIL with it.
 
-`python -m bench.sender clock BPM SECONDS PORT`: start, then 24 PPQN; prints pulse times.
-`python -m bench.sender sixteenths BPM SECONDS PORT`: a stream of sixteenth notes.
-`python -m bench.sender ids BPM SECONDS PORT`: a note-on each pulse interval, numbered k by
+`python -m testrig.sender clock BPM SECONDS PORT`: start, then 24 PPQN; prints pulse times.
+`python -m testrig.sender sixteenths BPM SECONDS PORT`: a stream of sixteenth notes.
+`python -m testrig.sender ids BPM SECONDS PORT`: a note-on each pulse interval, numbered k by
 (pitch, velocity) = (k % 128, k // 128 + 1); prints their send times.
 Times are CLOCK_MONOTONIC seconds, comparable across processes.
 """
@@ -13,6 +13,8 @@ import sys
 import time
 
 import rtmidi
+
+from jazz_plugin.live.midispec import CLOCK, NOTE_OFF, NOTE_ON, START
 
 
 def main(kind: str, bpm: float, seconds: float, port: str) -> None:
@@ -26,7 +28,7 @@ def main(kind: str, bpm: float, seconds: float, port: str) -> None:
     time.sleep(0.2)
     sent = []
     if kind == "clock":
-        out.send_message([0xFA])
+        out.send_message([START])
         interval = 60 / bpm / 24
     elif kind == "ids":
         interval = 60 / bpm / 24
@@ -43,16 +45,16 @@ def main(kind: str, bpm: float, seconds: float, port: str) -> None:
         if delay > 0:
             time.sleep(delay)
         if kind == "clock":
-            out.send_message([0xF8])
+            out.send_message([CLOCK])
             sent.append(time.monotonic())
         elif kind == "ids":
-            out.send_message([0x90, k % 128, k // 128 + 1])
+            out.send_message([NOTE_ON, k % 128, k // 128 + 1])
             sent.append(time.monotonic())
         else:
             pitch = 60 + (k * 5) % 12
-            out.send_message([0x90, pitch, 90])
+            out.send_message([NOTE_ON, pitch, 90])
             time.sleep(interval * 0.6)
-            out.send_message([0x80, pitch, 0])
+            out.send_message([NOTE_OFF, pitch, 0])
         k += 1
     out.delete()
     print(" ".join(f"{t:.6f}" for t in sent))

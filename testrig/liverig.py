@@ -19,6 +19,8 @@ import time
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
+from jazz_plugin.live.midispec import CONTROL_CHANGE, kind
+
 LOOPBACK = "127.0.0.1"
 # inside `unshare -n`: loopback up, multicast (Link's discovery) routed to it, nothing else
 NETNS_SETUP = ("ip link set lo up && ip link set lo multicast on && "
@@ -258,7 +260,7 @@ def link_session(bpm: float, seconds: float, mode: str = "solo", new_bpm: float 
     ons, offs = jack.notes()
     out["ons"], out["offs"] = ons, offs
     out["controls"] = [(t, m) for t, m in list(jack.received) if len(m) == 3
-                       and m[0] & 0xF0 == 0xB0]
+                       and kind(m[0]) == CONTROL_CHANGE]
     out["hanging"] = sorted(jack.hanging())
     jack.close()
     return out
@@ -293,13 +295,13 @@ def _tempo_at(line: list, t: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bench.liverig link --bpm B --seconds S [...]`: one Link session, as JSON
+    """`python -m testrig.liverig link --bpm B --seconds S [...]`: one Link session, as JSON
     on stdout (run it through `in_private_network`)."""
     import argparse
     import json
     import sys
 
-    p = argparse.ArgumentParser(prog="python -m bench.liverig")
+    p = argparse.ArgumentParser(prog="python -m testrig.liverig")
     p.add_argument("what", choices=["link"])
     p.add_argument("--bpm", type=float, default=120.0)
     p.add_argument("--seconds", type=float, default=6.0)

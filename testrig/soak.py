@@ -16,12 +16,24 @@ from dataclasses import dataclass
 import psutil
 
 from jazz_plugin.live.controls import DEFAULT_CC
+from jazz_plugin.live.midispec import (
+    CONTINUE,
+    CONTROL_CHANGE,
+    NOTE_OFF,
+    NOTE_ON,
+    SONG_POSITION,
+    START,
+    STOP,
+    SYSEX_END,
+    SYSEX_START,
+)
 
 from .jackrig import ClockSender, Daemon, Peer, sleep_until
 
 RSS_GROWTH_LIMIT_MB = 5.0  # after warm-up
 # an error the daemon reports ("jazz-plugin: error: ...", "internal error"), not a count of them
 ERROR_LINE = re.compile(r"\berror\b(?!s \d)", re.IGNORECASE)
+NON_COMMERCIAL = 0x7D  # the SysEx manufacturer ID kept for tests
 WARMUP_FRACTION = 0.25  # of the run, before the RSS baseline is taken
 
 
@@ -72,46 +84,47 @@ class Driver:
         send = self.peer.send
         for k in range(self.rng.randint(200, 1500)):
             ch = k % 16
-            send(0x90 | ch, 36 + k % 60, 1 + k % 127)
-            send(0x80 | ch, 36 + k % 60, 0)
+            send(NOTE_ON | ch, 36 + k % 60, 1 + k % 127)
+            send(NOTE_OFF | ch, 36 + k % 60, 0)
         self.notes_sent += 1
 
     def all_channels(self) -> None:
         for ch in range(16):
-            self.peer.send(0x90 | ch, 60 + ch, 100)
+            self.peer.send(NOTE_ON | ch, 60 + ch, 100)
         time.sleep(0.1)
         for ch in range(16):
-            self.peer.send(0x90 | ch, 60 + ch, 0)  # velocity-0 note-on ends a note
+            self.peer.send(NOTE_ON | ch, 60 + ch, 0)  # velocity-0 note-on ends a note
 
     def control(self) -> None:
         name = self.rng.choice(list(DEFAULT_CC))
         value = self.rng.choice([0, 127, 127, self.rng.randint(0, 127)])
         if name == "mode" and self.rng.random() < 0.7:
             value = 0  # mostly call-response, so phrases get answers
-        self.peer.send(0xB0, DEFAULT_CC[name], value)
+        self.peer.send(CONTROL_CHANGE, DEFAULT_CC[name], value)
         if name == "mute" and value >= 64:
             time.sleep(0.2)
-            self.peer.send(0xB0, DEFAULT_CC["mute"], 0)
+            self.peer.send(CONTROL_CHANGE, DEFAULT_CC["mute"], 0)
 
     def sysex_flood(self) -> None:
         for _ in range(self.rng.randint(10, 100)):
-            self.peer.send(0xF0, 0x7D, *[self.rng.randint(0, 127) for _ in range(64)], 0xF7)
+            noise = [self.rng.randint(0, 127) for _ in range(64)]
+            self.peer.send(SYSEX_START, NON_COMMERCIAL, *noise, SYSEX_END)
 
     def strays(self) -> None:
         for _ in range(20):
-            self.peer.send(0x80 | self.rng.randint(0, 15), self.rng.randint(0, 127), 0)
+            self.peer.send(NOTE_OFF | self.rng.randint(0, 15), self.rng.randint(0, 127), 0)
 
     def clock_change(self) -> None:
         choice = self.rng.random()
         if choice < 0.5:
             self.clock.set_bpm(self.rng.choice([30, 90, 120, 160, 240, 300]))
         elif choice < 0.8:  # the transport stops, and soon plays again from the top
-            self.clock.request(0xFC)
+            self.clock.request(STOP)
             time.sleep(self.rng.uniform(0.1, 1.0))
-            self.clock.request(0xFA)
+            self.clock.request(START)
         else:
-            self.clock.request(0xF2, 0x7F, 0x7F)  # song position far past any end
-            self.clock.request(0xFB)  # continue
+            self.clock.request(SONG_POSITION, 0x7F, 0x7F)  # song position far past any end
+            self.clock.request(CONTINUE)  # continue
 
     def silence(self) -> None:
         time.sleep(self.rng.uniform(0.5, 3.0))

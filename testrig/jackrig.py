@@ -27,11 +27,20 @@ import rtmidi
 
 from jazz_plugin.live.jackserver import quiet_stderr
 from jazz_plugin.live.midiinput import RTMIDI_QUEUE_SIZE, InputReader
-from jazz_plugin.live.midispec import ALL_NOTES_OFF
+from jazz_plugin.live.midispec import (
+    ALL_NOTES_OFF,
+    CLOCK,
+    CONTROL_CHANGE,
+    NOTE_OFF,
+    NOTE_ON,
+    START,
+    channel,
+    kind,
+)
 from jazz_plugin.live.realtime import enter_realtime, leave_realtime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NOTE_ON, NOTE_OFF, CC = 0x90, 0x80, 0xB0
+CC = CONTROL_CHANGE  # the tests' short name for it
 JACKD_ARGS = ("--realtime", "-d", "dummy", "-r", "48000", "-p", "64")  # no sound card needed
 SERVER_START_TIMEOUT = 15.0  # seconds for jackd to accept clients
 RIG_PRIORITY = 3  # SCHED_FIFO for the rig's clock, keyboard and listener: the DAW's side is
@@ -230,10 +239,10 @@ class Peer:
         for t, m in list(self.received):
             if t < since or len(m) < 3:
                 continue
-            if m[0] & 0xF0 == NOTE_ON and m[2] > 0:
-                ons.append((t, m[0] & 0x0F, m[1]))
-            elif m[0] & 0xF0 == NOTE_OFF or (m[0] & 0xF0 == NOTE_ON and m[2] == 0):
-                offs.append((t, m[0] & 0x0F, m[1]))
+            if kind(m[0]) == NOTE_ON and m[2] > 0:
+                ons.append((t, channel(m[0]), m[1]))
+            elif kind(m[0]) == NOTE_OFF or (kind(m[0]) == NOTE_ON and m[2] == 0):
+                offs.append((t, channel(m[0]), m[1]))
         return ons, offs
 
     def hanging(self, all_notes_off: bool = False) -> set[tuple[int, int]]:
@@ -243,17 +252,17 @@ class Peer:
         for _t, m in list(self.received):
             if len(m) < 3:
                 continue
-            kind, ch = m[0] & 0xF0, m[0] & 0x0F
-            if kind == NOTE_ON and m[2] > 0:
+            what, ch = kind(m[0]), channel(m[0])
+            if what == NOTE_ON and m[2] > 0:
                 sounding.add((ch, m[1]))
-            elif kind == NOTE_OFF or kind == NOTE_ON:
+            elif what in (NOTE_OFF, NOTE_ON):
                 sounding.discard((ch, m[1]))
-            elif all_notes_off and kind == CC and m[1] == ALL_NOTES_OFF:
+            elif all_notes_off and what == CC and m[1] == ALL_NOTES_OFF:
                 sounding = {key for key in sounding if key[0] != ch}
         return sounding
 
     def controls(self) -> list[list[int]]:
-        return [m for _t, m in list(self.received) if len(m) == 3 and m[0] & 0xF0 == CC]
+        return [m for _t, m in list(self.received) if len(m) == 3 and kind(m[0]) == CC]
 
     def close(self) -> None:
         """The reader stops before its port closes."""
@@ -265,36 +274,6 @@ class Peer:
 
 
 SEND_GAP = 0.003  # seconds between messages the rig sends from one thread, back to back
-
-
-HOG = "while True: pass"  # a busy process: one core's worth of pure spinning
-
-
-class CpuHogs:
-    """`n` busy processes for the block (the cores a stage computer shares with a DAW and
-    plugins), started here and stopped by their PIDs; they die with us if we are killed."""
-
-    def __init__(self, n: int = 2) -> None:
-        self.n = n
-        self.procs: list[subprocess.Popen] = []
-
-    def __enter__(self) -> CpuHogs:
-        setpriv = shutil.which("setpriv")
-        wrap = [setpriv, "--pdeathsig", "KILL"] if setpriv else []
-        self.procs = [subprocess.Popen([*wrap, sys.executable, "-c", HOG],
-                                       stdin=subprocess.DEVNULL) for _ in range(self.n)]
-        return self
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
-
-    def __exit__(self, *exc: object) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()  # by its PID
-            p.wait()
-        self.procs = []
 
 
 def every_note_closed(stderr: str) -> bool:
@@ -365,11 +344,11 @@ class ClockSender(threading.Thread):
         while self.requests:
             self.out.send_message(self.requests.popleft())
             time.sleep(SEND_GAP)
-        self.out.send_message([0xFA])
+        self.out.send_message([START])
         next_pulse = time.monotonic() + 0.005
         while not self.halt.is_set():
             sleep_until(next_pulse)
-            self.out.send_message([0xF8])
+            self.out.send_message([CLOCK])
             self.pulses.append(time.monotonic())
             if self.requests:
                 sleep_until(next_pulse + self.interval / 2)
