@@ -4,8 +4,6 @@ departure drops it within a bar, a Song Position Pointer jump keeps it aligned."
 import threading
 
 import pytest
-from bench.jackrig import wait_for
-from bench.liverig import OscInbox, OscSender
 from test_improviser import SEC_PER_TICK, Rig
 
 from jazz_plugin.live.controls import Controls
@@ -14,6 +12,8 @@ from jazz_plugin.live.osc import parse
 from jazz_plugin.live.surface import Surface
 from jazz_plugin.music.harmony import parse_chord
 from jazz_plugin.options import RunOptions
+from testrig.jackrig import wait_for
+from testrig.liverig import OscInbox, OscSender
 
 BLUES = ["F7", "Bb7", "F7", "F7", "Bb7", "Bb7", "F7", "D7", "Gm7", "C7", "F7", "C7"]
 A = ["Cmaj7", "Am7", "Dm7", "G7", "Cmaj7", "Am7", "Dm7", "G7"]
