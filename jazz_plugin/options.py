@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from jazz_plugin.errors import ConfigError
-from jazz_plugin.live.clock import TICKS_PER_BAR, TICKS_PER_BEAT
 from jazz_plugin.live.controls import RESERVED_CC
 from jazz_plugin.model import sampling
+from jazz_plugin.music.grid import BEATS_PER_BAR
 
 MODES = ("call-response", "duet", "solo", "trade")
 APIS = ("auto", "alsa", "jack", "coremidi")
@@ -37,7 +37,8 @@ def _opt(default: Any, help: str, kind: type, low: float | None = None,
 
 @dataclass
 class RunOptions:
-    """Everything `jazz-plugin run` can be told; the live knobs change some of it."""
+    """Everything `jazz-plugin run` can be told, as given (the live knobs change a copy:
+    controls.LiveSettings)."""
 
     model: str | None = _opt(None, "ONNX step model (default: the shipped one)", str,
                              optional=True, metavar="FILE")
@@ -136,7 +137,7 @@ class RunOptions:
         if not 0 <= self.low + self.register and self.high + self.register <= 127:
             raise ConfigError(f"register {self.register:+d} moves low..high "
                               f"{self.low}..{self.high} out of 0..127")
-        if BAR_BEATS % self.quantum and self.quantum % BAR_BEATS:
+        if BEATS_PER_BAR % self.quantum and self.quantum % BEATS_PER_BAR:
             raise ConfigError(f"quantum {self.quantum} does not fit our 4-beat bar: use 1, 2 "
                               "or 4, or a multiple of 4 (8, 12, 16)")
         if self.state_cc is not None and self.state_cc in RESERVED_CC:
@@ -155,8 +156,6 @@ def host_port(text: str, name: str) -> tuple[str, int]:
                           f"127.0.0.1:9001, got {text!r}")
     return host, int(port)
 
-
-BAR_BEATS = TICKS_PER_BAR // TICKS_PER_BEAT  # our grid's bar, in beats
 
 NUMBERS = {int: (int, (int,), "a whole number"), float: (float, (int, float), "a number")}
 SCHEMA = {f.name: f for f in fields(RunOptions) if f.metadata.get("kind") is not dict}

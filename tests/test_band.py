@@ -6,7 +6,7 @@ from test_improviser import SEC_PER_TICK, Rig
 
 from jazz_plugin.live.chordsource import Harmony, PlayedChords
 from jazz_plugin.live.controls import DEFAULT_CC
-from jazz_plugin.live.improviser import swung
+from jazz_plugin.live.player import swung
 from jazz_plugin.model.conditioning import pcs_mask
 from jazz_plugin.music.harmony import parse_chart
 

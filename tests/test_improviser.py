@@ -71,7 +71,8 @@ def test_a_phrase_gets_an_answer_on_the_beat_after_the_phrase_end_rule():
     assert rig.imp.status.answers == 1
     phrase_end = last_off + 2.0
     start = math.ceil(phrase_end / 0.5) * 0.5  # the next beat
-    assert rig.imp.answer_end * SEC_PER_TICK == pytest.approx(start + 2.0)  # a bar, as called
+    answer_end = rig.imp.player.answer_end
+    assert answer_end * SEC_PER_TICK == pytest.approx(start + 2.0)  # a bar, as called
     for t, _p in ons:  # every onset on the 12-per-quarter grid, within the answer
         assert t / SEC_PER_TICK == pytest.approx(round(t / SEC_PER_TICK), abs=1e-6)
         assert start <= t < start + 2.0
@@ -99,12 +100,14 @@ def test_answer_length_follows_the_call_clamped():
     ons, offs = rig.notes()
     start = ons[0][0]
     assert max(t for t, _ in offs) <= start + 2 * 2.0 + 1e-9  # clamped up to 2 bars
-    assert (rig.imp.answer_end * SEC_PER_TICK - start) == pytest.approx(2 * 2.0)  # not less
+    answer_end = rig.imp.player.answer_end
+    assert (answer_end * SEC_PER_TICK - start) == pytest.approx(2 * 2.0)  # not less
     rig = Rig(min_bars=1, max_bars=2)
     end = rig.phrase(0.0, [60, 62, 64, 65] * 4, step=0.5)  # a 4-bar call
     rig.advance(end + 30)
     start = rig.notes()[0][0][0]
-    assert (rig.imp.answer_end * SEC_PER_TICK - start) == pytest.approx(2 * 2.0)  # clamped down
+    answer_end = rig.imp.player.answer_end
+    assert (answer_end * SEC_PER_TICK - start) == pytest.approx(2 * 2.0)  # clamped down
 
 
 def test_playing_over_the_answer_interrupts_it_cleanly():
@@ -242,7 +245,7 @@ def test_answers_can_start_on_the_next_bar():
     end = rig.phrase(0.3, [60, 62, 64])
     rig.advance(end + 6.0)
     bar = 2.0  # seconds at 120 BPM
-    start_tick = rig.imp.answer_end - 48 * 1
+    start_tick = rig.imp.player.answer_end - 48 * 1
     assert start_tick % 48 == 0
     assert all(t >= start_tick * SEC_PER_TICK for t, _p in rig.notes()[0])
     assert start_tick * SEC_PER_TICK >= end + 2.0 - bar

@@ -100,7 +100,7 @@ def test_start_without_clock_plays_nothing_until_pulses_come_and_stop_closes_not
     clock = ExternalClock(120, 0.0)
     rig = Rig(clock=clock, mode="solo")
     rig.midi(0.0, 0xFA)
-    assert not clock.running and not rig.imp.generating
+    assert not clock.running and not rig.imp.player.generating
     rig.advance(3.0)
     assert rig.notes()[0] == []  # START alone, no pulses: silence, not --bpm forever
     t = 3.0

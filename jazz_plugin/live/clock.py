@@ -16,11 +16,11 @@ from jazz_plugin.live.midispec import (
     START,
     STOP,
 )
-from jazz_plugin.music.codec import TICKS_PER_QUARTER
+from jazz_plugin.live.timebase import ClockEvent
+from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_BEAT, TICKS_PER_QUARTER
 
+__all__ = ["TICKS_PER_BAR", "TICKS_PER_BEAT", "ClockEvent", "ExternalClock", "InternalClock"]
 TICKS_PER_PULSE = TICKS_PER_QUARTER / PULSES_PER_QUARTER
-TICKS_PER_BEAT = TICKS_PER_QUARTER
-TICKS_PER_BAR = 4 * TICKS_PER_QUARTER  # we count in 4/4
 FIT_PULSES = 48  # pulses (two beats) in the tick -> time line fit; more = smoother, slower
 JUMP_PULSES = 4  # pulses in a row off the fit, each further off than the last: a new tempo
 # (a stall that delivers late pulses in a burst is off by less and less: not a tempo change)
@@ -40,6 +40,8 @@ class InternalClock:
     """A steady tempo from a fixed origin."""
 
     source = "internal"
+    jump = 0.0  # it never jumps
+    peers = None  # not a shared clock
 
     def __init__(self, bpm: float, origin: float) -> None:
         self.origin = origin
@@ -56,16 +58,19 @@ class InternalClock:
     def time_of(self, tick: float) -> float:
         return self.origin + tick * self.sec_per_tick
 
-    def handle(self, status: int, data: list[int], t: float) -> str | None:
+    def handle(self, status: int, data: list[int], t: float) -> ClockEvent | None:
         """The internal clock ignores MIDI clock messages."""
         return None
 
-    def check(self, now: float) -> str | None:
+    def check(self, now: float) -> ClockEvent | None:
         """The internal clock never goes away."""
         return None
 
     def deadline(self) -> float | None:
         return None
+
+    def close(self) -> None:
+        """Nothing to let go of."""
 
 
 class ExternalClock:
@@ -83,6 +88,7 @@ class ExternalClock:
     """
 
     source = "external"
+    peers = None  # not a shared clock
 
     def __init__(self, bpm: float, now: float) -> None:
         self.sec_per_tick = 60.0 / (bpm * TICKS_PER_QUARTER)
@@ -118,10 +124,10 @@ class ExternalClock:
         self.anchor_tick = tick
         self.origin = t - tick * self.sec_per_tick
 
-    def handle(self, status: int, data: list[int], t: float) -> str | None:
+    def handle(self, status: int, data: list[int], t: float) -> ClockEvent | None:
         """Update from one system real-time/common message.
 
-        Returns 'start', 'stop', 'moved' (a song position change while running) or None.
+        Returns START, STOP, MOVED (a song position change while running) or None.
         """
         if status == CLOCK:
             return self._pulse(t)
@@ -139,7 +145,7 @@ class ExternalClock:
             self.running = self.starting = False
             self.stopped = True
             self.pending_position = None
-            return "stop" if was else None
+            return ClockEvent.STOP if was else None
         if status == SONG_POSITION and len(data) >= 3:
             sixteenths = data[1] | (data[2] << 7)
             self.pending_position = sixteenths * TICKS_PER_QUARTER / 4
@@ -155,15 +161,18 @@ class ExternalClock:
         expected = self.sec_per_tick * TICKS_PER_PULSE
         return self.last_pulse + max(CLOCK_TIMEOUT_PULSES * expected, CLOCK_TIMEOUT_MIN)
 
-    def check(self, now: float) -> str | None:
-        """'stop' when the pulses have stopped coming (the DAW quit, a cable came out)."""
+    def check(self, now: float) -> ClockEvent | None:
+        """STOP when the pulses have stopped coming (the DAW quit, a cable came out)."""
         deadline = self.deadline()
         if deadline is not None and now > deadline:
             self.running = False
-            return "stop"
+            return ClockEvent.STOP
         return None
 
-    def _pulse(self, t: float) -> str | None:
+    def close(self) -> None:
+        """Nothing to let go of."""
+
+    def _pulse(self, t: float) -> ClockEvent | None:
         change = None
         if self.stopped:  # stopped by a message: hold the position, keep the tempo
             self.last_pulse = t
@@ -175,9 +184,9 @@ class ExternalClock:
             self.pending_position = None
             if self.running:  # a jump while playing (a DAW loop, the playhead moved)
                 self.jump = tick - self.tick_at(t)
-                change = "moved"
+                change = ClockEvent.MOVED
             else:  # a start, or pulses without any start at all: follow them
-                change = "start"
+                change = ClockEvent.START
             self.history.clear()
         elif self.running:
             n = self._pulses_since(t)
@@ -188,7 +197,7 @@ class ExternalClock:
         else:  # pulses are back after a timeout: carry on from where we were
             tick = self.anchor_tick + TICKS_PER_PULSE
             self.history.clear()
-            change = "start"
+            change = ClockEvent.START
         self.running, self.starting = True, False
         if self.history and t - self.last_pulse > max(
                 CLOCK_TIMEOUT_PULSES * self.sec_per_tick * TICKS_PER_PULSE, CLOCK_TIMEOUT_MIN):

@@ -1,4 +1,7 @@
-"""Live controls: the one table of them, and what a MIDI CC value means for each.
+"""Live controls: the one table of them; each carries its own scale, apply and read.
+
+The CC path (`Controls` maps numbers to controls), OSC (`osc.py`) and the status reply look
+a control up here and call it; nothing switches on a control's name.
 
 Every live control has one name used everywhere: the CC table (`[cc]` in the config,
 `--cc NAME=N`), the OSC address `/jazz/NAME` and, where it changes a run option, that
@@ -11,9 +14,17 @@ density 29, develop 30.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jazz_plugin.errors import ConfigError
+
+if TYPE_CHECKING:
+    from jazz_plugin.live.output import Output
+    from jazz_plugin.model.sampling import Sampler
+    from jazz_plugin.model.voice import Voice
+    from jazz_plugin.options import RunOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,29 +32,136 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 
+CC_ON = 64  # a switch control is on from this value up
+MODE_ORDER = ("call-response", "duet", "solo", "trade")  # the mode CC's ranges, low to high
+REGISTER_SPAN = 24  # the register CC moves the window by up to this many semitones each way
+
+
+@dataclass
+class LiveSettings:
+    """What the performance changes as it goes (knobs, OSC), kept apart from the options the
+    user gave, which stay as given."""
+
+    mode: str
+    answer_bars: int
+    develop: float
+    swing: float
+    density: float
+    register: int
+
+    @classmethod
+    def from_options(cls, o: RunOptions) -> LiveSettings:
+        return cls(o.mode, o.answer_bars, o.develop, o.swing, o.density, o.register)
+
+
+class Performer(Protocol):
+    """What a control acts on and reads back: the improviser."""
+
+    options: RunOptions  # as given
+    settings: LiveSettings  # as the performance changed them
+    sampler: Sampler
+    output: Output
+    voice: Voice
+
+    def set_mode(self, mode: str, now: float) -> None: ...
+
+    def panic(self, why: str) -> None: ...
+
+    def end_phrase(self, now: float) -> None: ...
+
+
+Apply = Callable[[Performer, Any, float, str], None]  # (performer, value, time, why)
+
+
 @dataclass(frozen=True)
 class Control:
-    """One live control."""
+    """One live control: its names and default CC, and how it scales, applies and reads."""
 
-    name: str  # the CC table's name, and the action `Improviser.set_control` takes
+    name: str  # the CC table's name, and the name `Improviser.set_control` takes
     cc: int  # default CC number
-    option: str | None  # the run option it changes (TOML key, --flag); None: no option
+    option: str | None  # the run option it starts from (TOML key, --flag); None: no option
     osc: str  # OSC argument: "f" number, "i" whole number, "b" switch 0/1, "s" text, "" none
     what: str  # "knob" or "button": how MIDI learn asks for it
+    scale: Callable[[int], Any]  # a CC value 0..127 -> the control's own value
+    apply: Apply  # the control's own value takes effect (switches act when true)
+    read: Callable[[Performer], Any] | None = None  # its value now; None: a trigger
+
+
+def _switch(value: int) -> bool:
+    return value >= CC_ON
+
+
+def _unit(value: int) -> float:
+    return value / 127
+
+
+def _setting(name: str) -> tuple[Apply, Callable[[Performer], Any]]:
+    """Apply and read for a plain live setting."""
+    return (lambda p, v, t, why: setattr(p.settings, name, v),
+            lambda p: getattr(p.settings, name))
+
+
+def _temperature(p: Performer, v: float, t: float, why: str) -> None:
+    p.sampler.temperature = v
+
+
+def _argmax(p: Performer, v: bool, t: float, why: str) -> None:
+    p.sampler.argmax = bool(v)
+
+
+def _mode(p: Performer, v: str, t: float, why: str) -> None:
+    if v != p.settings.mode:
+        p.set_mode(v, t)
+
+
+def _mute(p: Performer, v: bool, t: float, why: str) -> None:
+    p.output.muted = bool(v)
+    if v:
+        p.output.release()
+
+
+def _density(p: Performer, v: float, t: float, why: str) -> None:
+    p.settings.density = v
+    p.voice.set_density(v)
+
+
+def _register(p: Performer, v: int, t: float, why: str) -> None:
+    """The --low/--high window moves by `v` semitones, kept within MIDI's 0..127."""
+    o = p.options
+    p.settings.register = shift = max(-o.low, min(127 - o.high, v))
+    p.voice.set_range(o.low + shift, o.high + shift)
+
+
+def _panic(p: Performer, v: bool, t: float, why: str) -> None:
+    if v:
+        p.panic(f"panic {why}".strip())
+
+
+def _end_phrase(p: Performer, v: bool, t: float, why: str) -> None:
+    if v:
+        p.end_phrase(t)
 
 
 CONTROLS = (
-    Control("temperature", 20, "temperature", "f", "knob"),
-    Control("mode", 21, "mode", "s", "knob"),
-    Control("answer_length", 22, "answer_bars", "i", "knob"),
-    Control("argmax", 23, "argmax", "b", "button"),
-    Control("mute", 24, None, "b", "button"),
-    Control("panic", 25, None, "", "button"),
-    Control("end_phrase", 26, None, "", "button"),
-    Control("swing", 27, "swing", "f", "knob"),
-    Control("register", 28, "register", "i", "knob"),
-    Control("density", 29, "density", "f", "knob"),
-    Control("develop", 30, "develop", "f", "knob"),
+    Control("temperature", 20, "temperature", "f", "knob", lambda v: 0.1 + 1.9 * v / 127,
+            _temperature, lambda p: p.sampler.temperature),
+    Control("mode", 21, "mode", "s", "knob",
+            lambda v: MODE_ORDER[min(v * len(MODE_ORDER) // 128, len(MODE_ORDER) - 1)],
+            _mode, lambda p: p.settings.mode),
+    Control("answer_length", 22, "answer_bars", "i", "knob",
+            lambda v: 0 if v == 0 else 1 + (v - 1) * 15 // 126, *_setting("answer_bars")),
+    Control("argmax", 23, "argmax", "b", "button", _switch, _argmax,
+            lambda p: int(bool(p.sampler.argmax))),
+    Control("mute", 24, None, "b", "button", _switch, _mute, lambda p: int(p.output.muted)),
+    Control("panic", 25, None, "", "button", _switch, _panic),
+    Control("end_phrase", 26, None, "", "button", _switch, _end_phrase),
+    Control("swing", 27, "swing", "f", "knob", _unit, *_setting("swing")),
+    Control("register", 28, "register", "i", "knob",
+            lambda v: round((v - 64) * REGISTER_SPAN / 64),
+            _register, lambda p: p.settings.register),
+    Control("density", 29, "density", "f", "knob", _unit, _density,
+            lambda p: p.settings.density),
+    Control("develop", 30, "develop", "f", "knob", _unit, *_setting("develop")),
 )
 BY_NAME = {c.name: c for c in CONTROLS}
 # a control may also be called by its run option's name (answer_bars = answer_length)
@@ -53,26 +171,6 @@ RESERVED_CC = {0: "bank select", 32: "bank select LSB", 64: "sustain pedal",
                **{n: "channel mode messages" for n in range(120, 128)}}
 # CC numbers the MIDI spec leaves undefined: where a control displaced by MIDI learn moves
 UNDEFINED_CC = (*range(20, 32), 3, 9, 14, 15, *range(85, 91), *range(102, 120))
-
-
-CC_ON = 64  # a switch control is on from this value up
-MODE_ORDER = ("call-response", "duet", "solo", "trade")  # the mode CC's ranges, low to high
-REGISTER_SPAN = 24  # the register CC moves the window by up to this many semitones each way
-
-
-def scaled(action: str, value: int) -> float | int | bool | str:
-    """A CC value 0..127 -> the control's own value (see the README's CC table)."""
-    if action == "temperature":
-        return 0.1 + 1.9 * value / 127
-    if action == "answer_length":
-        return 0 if value == 0 else 1 + (value - 1) * 15 // 126
-    if action == "mode":
-        return MODE_ORDER[min(value * len(MODE_ORDER) // 128, len(MODE_ORDER) - 1)]
-    if action in ("swing", "density", "develop"):
-        return value / 127
-    if action == "register":
-        return round((value - 64) * REGISTER_SPAN / 64)
-    return value >= CC_ON
 
 
 class Controls:
@@ -104,7 +202,13 @@ class Controls:
             seen[num] = name
 
     def action_for(self, number: int) -> str | None:
+        """The name of the control on CC `number`, if any."""
         return self.by_number.get(number)
+
+    def control_for(self, number: int) -> Control | None:
+        """The control on CC `number`, if any."""
+        name = self.by_number.get(number)
+        return None if name is None else BY_NAME[name]
 
 
 def canonical(name: str) -> str:

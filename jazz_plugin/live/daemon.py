@@ -28,6 +28,7 @@ from jazz_plugin.live.realtime import enter_realtime
 from jazz_plugin.live.recorder import Recorder, check_record_path
 from jazz_plugin.live.status import StatusLine
 from jazz_plugin.live.surface import Surface
+from jazz_plugin.live.timebase import Clock
 from jazz_plugin.model.engine import Engine
 from jazz_plugin.model.sampling import Sampler
 from jazz_plugin.options import RunOptions
@@ -82,13 +83,13 @@ def run_daemon(args: argparse.Namespace) -> int:
     status = StatusLine(quiet=args.quiet, verbose=args.verbose)
     # OSC binds and Link starts before any MIDI port opens: a port taken is one line
     surface = Surface(o, controls, getattr(args, "config", None), queue.wakeup, status.log)
-    clock = None
+    clock: Clock | None = None
     try:
         clock = _make_clock(o, queue)
         ports = MidiPorts(api, o.client_name, o.in_port, o.out_port, queue)
     except BaseException:
         surface.close()
-        if hasattr(clock, "close"):
+        if clock is not None:
             clock.close()
         raise
     output = Output(ports.send, o.channel - 1)
@@ -145,13 +146,12 @@ def run_daemon(args: argparse.Namespace) -> int:
         status.close()
         for s, handler in old.items():
             signal.signal(s, handler)
-        if hasattr(clock, "close"):
-            clock.close()
+        clock.close()
         ports.close()
     return code
 
 
-def _recorder(o: RunOptions, imp: Improviser, clock, output: Output) -> Recorder | None:
+def _recorder(o: RunOptions, imp: Improviser, clock: Clock, output: Output) -> Recorder | None:
     """`--record FILE`: fed by the loop's input and the output's own notes."""
     if o.record is None:
         return None
@@ -168,7 +168,7 @@ def _save(recorder: Recorder, status: StatusLine) -> None:
         status.error(f"could not write the recording {recorder.path!r}: {e.strerror or e}")
 
 
-def _make_clock(o: RunOptions, queue: InputQueue):
+def _make_clock(o: RunOptions, queue: InputQueue) -> Clock:
     """The clock `--clock` names; Link wakes the loop when the session changes."""
     now = time.monotonic()
     if o.clock == "link":
@@ -180,9 +180,8 @@ def _make_clock(o: RunOptions, queue: InputQueue):
 
 def _port_names(ports: MidiPorts, o: RunOptions) -> tuple[str, str]:
     """The ports as the MIDI system shows them (JACK may have renamed a clashing client)."""
-    names = getattr(ports, "names", None)
-    if names is not None:
-        return names() if callable(names) else names
+    if all(ports.names):
+        return ports.names
     return (o.in_port or f"{o.client_name}-in:jazz-in",
             o.out_port or f"{o.client_name}-out:jazz-out")
 

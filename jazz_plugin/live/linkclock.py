@@ -22,7 +22,8 @@ from collections import deque
 from collections.abc import Callable
 
 from jazz_plugin.errors import ConfigError
-from jazz_plugin.live.clock import TICKS_PER_BEAT
+from jazz_plugin.live.timebase import ClockEvent
+from jazz_plugin.music.grid import TICKS_PER_BEAT
 
 REFRESH = 0.05  # seconds between readings of the Link timeline (tempo changes come at once)
 JUMP_TICKS = 1.0  # the beat off our line by more than this: the timeline jumped (a realignment)
@@ -63,7 +64,7 @@ class LinkClock:
         self.peers = 0
         self.tempo_changes = 0
         self._playing = False  # the session's transport as last seen (Link starts stopped)
-        self._events: deque[tuple[str, float]] = deque()  # from the Link thread to `check`
+        self._events: deque[tuple[ClockEvent, float]] = deque()  # from the Link thread to `check`
         self._halt = threading.Event()
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -86,27 +87,27 @@ class LinkClock:
         origin, sec_per_tick = self._line
         return origin + tick * sec_per_tick
 
-    def handle(self, status: int, data: list[int], t: float) -> str | None:
+    def handle(self, status: int, data: list[int], t: float) -> ClockEvent | None:
         """MIDI clock messages are not ours to follow: Link leads."""
         return None
 
     def deadline(self) -> float | None:
         return None
 
-    def check(self, now: float) -> str | None:
-        """'start', 'stop' (the session's transport, with start/stop sync) or 'moved' (the
+    def check(self, now: float) -> ClockEvent | None:
+        """START, STOP (the session's transport, with start/stop sync) or MOVED (the
         timeline jumped by `self.jump` ticks), one per call, in the order they came."""
         while self._events:
             kind, value = self._events.popleft()
             if self._events:
                 self.wake()  # more to come: the loop polls again at once
-            if kind == "moved":
+            if kind is ClockEvent.MOVED:
                 self.jump = value
                 return kind
-            if kind == "start" and not self.running:
+            if kind is ClockEvent.START and not self.running:
                 self.running = True
                 return kind
-            if kind == "stop" and self.running:
+            if kind is ClockEvent.STOP and self.running:
                 self.running = False
                 return kind
         return None
@@ -160,7 +161,7 @@ class LinkClock:
         if first:
             return
         if abs(off) > JUMP_TICKS:
-            self._events.append(("moved", off))
+            self._events.append((ClockEvent.MOVED, off))
             self.wake()
         elif tempo_change or abs(sec_per_tick - old_sec_per_tick) > 1e-9:
             self.tempo_changes += 1
@@ -169,7 +170,7 @@ class LinkClock:
     def _start_stop(self, playing: bool) -> None:
         if playing != self._playing:
             self._playing = playing
-            self._events.append(("start" if playing else "stop", 0.0))
+            self._events.append((ClockEvent.START if playing else ClockEvent.STOP, 0.0))
             self.wake()
 
     def _num_peers(self, peers: int) -> None:

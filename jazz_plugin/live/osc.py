@@ -29,8 +29,8 @@ from pythonosc.parsing import osc_types
 
 from jazz_plugin import options
 from jazz_plugin.errors import ConfigError, JazzError
-from jazz_plugin.live.clock import TICKS_PER_BAR, TICKS_PER_BEAT
-from jazz_plugin.live.controls import BY_NAME, CONTROLS, Control
+from jazz_plugin.live.controls import BY_NAME, CONTROLS, Control, Performer
+from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_BEAT
 from jazz_plugin.music.harmony import Changes, parse_chart, parse_chord
 
 PREFIX = "/jazz/"
@@ -137,31 +137,47 @@ def _one(address: str, args: list, kinds: type | tuple[type, ...], expected: str
     return args[0]
 
 
+def _trigger(address: str, args: list) -> bool:
+    """No argument, or a button's 1 (press) / 0 (release)."""
+    if not args:
+        return True
+    return bool(_one(address, args, (int, float, bool), "no argument, or 1"))
+
+
+def _text(address: str, args: list) -> str:
+    return _one(address, args, str, "text")
+
+
+def _switch(address: str, args: list) -> bool:
+    value = _one(address, args, (int, float, bool), "1 (on) or 0 (off)")
+    if value not in (0, 1):
+        raise BadOsc(OUT_OF_RANGE, f"{address} {value!r}: expected 1 (on) or 0 (off)")
+    return bool(value)
+
+
+def _whole(address: str, args: list) -> int:
+    value = _one(address, args, (int, float), "a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise BadOsc(WRONG_TYPE, f"{address} {value!r}: expected a whole number")
+        value = int(value)
+    return value
+
+
+def _number(address: str, args: list) -> float:
+    value = _one(address, args, (int, float), "a number")
+    if not math.isfinite(value):
+        raise BadOsc(OUT_OF_RANGE, f"{address} {value!r}: expected a finite number")
+    return float(value)
+
+
+# a control's OSC argument kind (Control.osc) -> how its argument is read
+ARGUMENT_READERS = {"": _trigger, "s": _text, "b": _switch, "i": _whole, "f": _number}
+
+
 def _control_value(c: Control, address: str, args: list) -> Any:
     """The control's own value from its OSC argument, checked against the option schema."""
-    if c.osc == "":  # a trigger: no argument, or a button's 1 (press) / 0 (release)
-        if not args:
-            return True
-        value = _one(address, args, (int, float, bool), "no argument, or 1")
-        return bool(value)
-    if c.osc == "s":
-        value = _one(address, args, str, "text")
-    elif c.osc == "b":
-        value = _one(address, args, (int, float, bool), "1 (on) or 0 (off)")
-        if value not in (0, 1):
-            raise BadOsc(OUT_OF_RANGE, f"{address} {value!r}: expected 1 (on) or 0 (off)")
-        value = bool(value)
-    elif c.osc == "i":
-        value = _one(address, args, (int, float), "a whole number")
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise BadOsc(WRONG_TYPE, f"{address} {value!r}: expected a whole number")
-            value = int(value)
-    else:
-        value = _one(address, args, (int, float), "a number")
-        if not math.isfinite(value):
-            raise BadOsc(OUT_OF_RANGE, f"{address} {value!r}: expected a finite number")
-        value = float(value)
+    value = ARGUMENT_READERS[c.osc](address, args)
     if c.option is None:
         return value
     try:
@@ -304,14 +320,9 @@ class OscListener:
         self._thread.join(1.0)
 
 
-def control_values(imp) -> dict[str, Any]:
+def control_values(imp: Performer) -> dict[str, Any]:
     """Every control's current value, by OSC name (what state out reports)."""
-    s = imp.settings
-    values = {"temperature": imp.sampler.temperature, "mode": s.mode,
-              "answer_bars": s.answer_bars, "argmax": int(bool(imp.sampler.argmax)),
-              "mute": int(imp.output.muted), "swing": s.swing, "register": s.register,
-              "density": s.density, "develop": s.develop}
-    return values
+    return {osc_name(c): c.read(imp) for c in CONTROLS if c.read is not None}
 
 
 def form_text(imp) -> str:

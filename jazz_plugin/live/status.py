@@ -54,7 +54,7 @@ class StatusLine:
         """
         self._next = time.monotonic() + REFRESH
         st = imp.status
-        fields = [f"{st.state.value if hasattr(st.state, 'value') else st.state}",
+        fields = [st.state.value,
                   f"{imp.clock.bpm:.0f} BPM {imp.clock.source}", imp.settings.mode]
         chord = imp.chord_text(time.monotonic())
         if chord:

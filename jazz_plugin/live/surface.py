@@ -104,7 +104,7 @@ class Surface:
                 for cmd in osc.drain():
                     self._apply(imp, cmd)
             osc.report(self.log)
-        peers = getattr(imp.clock, "peers", None)
+        peers = imp.clock.peers
         if peers is not None and peers != self._peers:
             self._peers = peers
             self.log(f"Link: {peers} peer(s), {imp.clock.bpm:.1f} BPM")

@@ -1,13 +1,16 @@
 """One improvising voice: engine, sampler, decoder and harmony in one generation loop.
 
 Both the daemon's answers and `jazz-plugin generate` play through this class, so a fix to
-how a line is made lands once (nanoGPT keeps exactly one `generate`). Before each step the
-voice tells a conditioned model where the next token starts: the bar position, and the
-chord there relative to the last note (see conditioning.py).
+how a line is made lands once (nanoGPT keeps exactly one `generate`). A single step is a
+batch of one: `next` and `candidates` choose each token with the same `_pick` (density
+bias, loop guard, first-note mask, sampler, decoder) and condition it with the same
+`_condition`. Before each step the voice tells a conditioned model where the next token
+starts: the bar position, and the chord there relative to the last note (conditioning.py).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +19,6 @@ import numpy as np
 from jazz_plugin.model.conditioning import COND_WIDTH, cond_into
 from jazz_plugin.model.engine import Engine
 from jazz_plugin.model.sampling import Sampler
-from jazz_plugin.music import develop
 from jazz_plugin.music.codec import (
     LineDecoder,
     Note,
@@ -77,16 +79,30 @@ class LoopGuard:
 
 
 @dataclass
-class Candidate:
-    """One candidate continuation: its notes and tokens, and where it ended."""
+class Line:
+    """A line being made: where it is, its loop memory, what it played, and the model's
+    state after its last token (and, for candidates, after each of its tokens)."""
 
     decoder: LineDecoder
     guard: LoopGuard
+    first: bool = False  # the next token opens the line: a note, on its beat
     notes: list[Note] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
-    probs: np.ndarray | None = None  # the prediction after its last token
-    h: np.ndarray | None = None  # [1, n_a] state after its last token
+    probs: np.ndarray | None = None  # [n_values] the prediction after its last token
+    h: np.ndarray | None = None  # [1, n_a] the state after its last token
     c: np.ndarray | None = None
+    states: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    # states[k]: (probs [n_values], h [1, n_a], c [1, n_a]) after token k
+
+    @property
+    def tick(self) -> int:
+        """Where its next token starts."""
+        return self.decoder.tick
+
+    def fork(self) -> Line:
+        """The same position and loop memory, with nothing played yet."""
+        return Line(copy.copy(self.decoder), self.guard.copy(), self.first, probs=self.probs,
+                    h=self.h, c=self.c)
 
 
 class Voice:
@@ -98,16 +114,11 @@ class Voice:
         self.low, self.high = low, high
         self.harmony = harmony  # anything with at(tick) -> (chord mask, next chord mask)
         self.codec = engine.codec
-        self.conditioned = getattr(engine, "has_cond", False)
-        self._cond = engine.cond if self.conditioned else np.zeros(COND_WIDTH, np.float32)
         is_rest = np.array([t.is_rest for t in self.codec.tokens])
         self.note_mask = (~is_rest).astype(np.float32)
         self.rest_mask = is_rest.astype(np.float32)
         self.bias = np.ones(len(is_rest), np.float32)
-        self.decoder = LineDecoder(self.codec, (low + high) // 2, 0, low, high)
-        self.probs: np.ndarray | None = None
-        self.first = False  # the next token opens a line: it must be a note
-        self.guard = LoopGuard()
+        self.line = Line(LineDecoder(self.codec, (low + high) // 2, 0, low, high), LoopGuard())
 
     def set_density(self, value: float) -> None:
         """0..1: bias the rests (0.5 leaves the model's own choice)."""
@@ -117,18 +128,38 @@ class Voice:
     def set_range(self, low: int, high: int) -> None:
         """Move the register window (live)."""
         self.low, self.high = low, high
-        self.decoder.low, self.decoder.high = low, high
+        self.line.decoder.low, self.line.decoder.high = low, high
 
-    def _condition(self, pitch: int, tick: float) -> None:
-        """Fill the engine's conditioning for a token starting at `tick` after `pitch`."""
-        if self.conditioned:
-            chord, nxt = self.harmony.at(tick) if self.harmony is not None else (0, 0)
-            cond_into(self._cond, pitch, int(tick), chord, nxt)
+    @property
+    def tick(self) -> int:
+        """Where the next token starts."""
+        return self.line.decoder.tick
 
-    def _step(self, token: int | None) -> np.ndarray:
-        self._condition(self.decoder.pitch, self.decoder.tick)
+    # --- the one step: choose a token, condition the next ---------------------------------
+    def _pick(self, line: Line, probs: np.ndarray) -> tuple[int, int, Note | None]:
+        """Choose `line`'s next token from `probs` and feed it to its decoder and guard:
+        (its start tick, the token, its note or None)."""
+        p = line.guard.apply(probs * self.bias)
+        if line.first:  # a line opens with a note, on its beat
+            p = p * self.note_mask
+            line.first = False
+        token = self.sampler(p)
+        line.guard.feed(token)
+        start = line.decoder.tick
+        return start, token, line.decoder.feed(token)
+
+    def _condition(self, out: np.ndarray, decoder: LineDecoder) -> None:
+        """Fill `out` [COND_WIDTH] for the token starting where `decoder` stands."""
+        if self.engine.has_cond:
+            chord, nxt = self.harmony.at(decoder.tick) if self.harmony is not None else (0, 0)
+            cond_into(out, decoder.pitch, int(decoder.tick), chord, nxt)
+
+    def _feed(self, token: int | None) -> np.ndarray:
+        """One step of the engine's own state, conditioned where the voice's line stands."""
+        self._condition(self.engine.cond, self.line.decoder)
         return self.engine.step(token)
 
+    # --- lines ------------------------------------------------------------------------------
     def begin(self, pitch: int, tick: int, phrase: Sequence[Note] = ()) -> None:
         """Start a line at `tick` from `pitch`, primed with `phrase` (may be empty).
 
@@ -137,115 +168,97 @@ class Voice:
         """
         self.engine.reset()
         codec = self.codec
-        self.probs = None
+        probs = None
         if phrase:
-            self.decoder = LineDecoder(codec, phrase[0].pitch, phrase[0].start)
+            self.line = Line(LineDecoder(codec, phrase[0].pitch, phrase[0].start), LoopGuard())
             for token in codec.encode(list(phrase)):
-                self.decoder.feed(token)
-                self.probs = self._step(token)
-            gap = int(tick - self.decoder.tick)
+                self.line.decoder.feed(token)
+                probs = self._feed(token)
+            gap = int(tick - self.line.decoder.tick)
             for dur in split_rest(gap) if gap > 0 else ():
                 token = codec.rest_index[dur]
-                self.decoder.feed(token)
-                self.probs = self._step(token)
-        self.decoder = LineDecoder(codec, pitch, tick, self.low, self.high)
-        if self.probs is None:
-            self.probs = self._step(None)
-        self.first = True
-        self.guard = LoopGuard()
+                self.line.decoder.feed(token)
+                probs = self._feed(token)
+        self.line = Line(LineDecoder(codec, pitch, tick, self.low, self.high), LoopGuard(), True)
+        self.line.probs = self._feed(None) if probs is None else probs
 
-    @property
-    def tick(self) -> int:
-        """Where the next token starts."""
-        return self.decoder.tick
-
-    def next(self) -> tuple[int, Note | None]:
-        """Sample one token, feed it back; returns (its start tick, its note or None)."""
-        probs = self.guard.apply(self.probs * self.bias)
-        if self.first:  # a line opens with a note, on its beat
-            probs = probs * self.note_mask
-            self.first = False
-        token = self.sampler(probs)
-        self.guard.feed(token)
-        start = self.decoder.tick
-        note = self.decoder.feed(token)
-        self.probs = self._step(token)
-        return start, note
+    def next(self) -> tuple[int, int, Note | None]:
+        """Sample one token, feed it back: a batch of one. Returns (its start tick, the
+        token, its note or None)."""
+        line = self.line
+        start, token, note = self._pick(line, line.probs)
+        line.probs = self._feed(token)
+        return start, token, note
 
     def steer(self, pitch: int, prev_pitch: int, ticks: float) -> None:
         """Duet: a note the musician finished is fed through the model as it comes."""
         interval = fold_pitch(pitch, prev_pitch) - prev_pitch
         token = Token("n", interval, nearest_duration(ticks))
-        self.decoder.pitch = fold_range(pitch, self.low, self.high)
-        self.probs = self._step(self.codec.index[token])
+        self.line.decoder.pitch = fold_range(pitch, self.low, self.high)
+        self.line.probs = self._feed(self.codec.index[token])
 
-    def candidates(self, n: int, until: int) -> list[Candidate]:
+    def snapshot(self) -> Line:
+        """The voice's line as it stands, with the engine's state: where a search starts."""
+        line = self.line.fork()
+        line.h, line.c = self.engine.state()
+        return line
+
+    def candidates(self, n: int, until: int) -> list[Line]:
         """`n` different continuations up to tick `until`, in one batched run per step.
 
         Call after `begin` (or `adopt`); every candidate starts from the voice's state, which
         is left as it was. A candidate stops at the first token that reaches `until`; its
-        last note may ring past it (callers cut). Each keeps its end state, so the voice
-        can `adopt` the chosen one and go on from there.
+        last note may ring past it (callers cut). Each keeps the state after each of its
+        tokens, so the voice can `adopt` the chosen one, or `resume` it from any token.
         """
-        engine, codec = self.engine, self.codec
-        h0, c0 = engine.state()
+        h0, c0 = self.engine.state()
         h = np.repeat(h0, n, axis=0)  # [n, n_a]
         c = np.repeat(c0, n, axis=0)
-        probs = np.repeat(self.probs[None, :], n, axis=0)  # [n, n_values]
+        probs = np.repeat(self.line.probs[None, :], n, axis=0)  # [n, n_values]
         cond = np.zeros((n, COND_WIDTH), np.float32)  # [n, COND_WIDTH]
         tokens = np.zeros(n, np.int64)
-        start = self.decoder
-        out = [Candidate(LineDecoder(codec, start.pitch, start.tick, start.low, start.high),
-                         self.guard.copy()) for _ in range(n)]
-        first = self.first
+        out = [self.line.fork() for _ in range(n)]
         active = np.ones(n, bool)
         while active.any():
-            for i, cand in enumerate(out):
-                if not active[i]:
-                    continue
-                p = cand.guard.apply(probs[i] * self.bias)
-                if first:
-                    p = p * self.note_mask
-                token = self.sampler(p)
-                tokens[i] = token
-                cand.guard.feed(token)
-                cand.tokens.append(token)
-                note = cand.decoder.feed(token)
-                if note is not None:
-                    cand.notes.append(note)
-                if self.conditioned:
-                    d = cand.decoder
-                    chord, nxt = self.harmony.at(d.tick) if self.harmony is not None else (0, 0)
-                    cond_into(cond[i], d.pitch, d.tick, chord, nxt)
-            first = False
-            new_probs, new_h, new_c = engine.step_batch(tokens, cond, h, c)
+            for i, line in enumerate(out):
+                if active[i]:
+                    _start, tokens[i], note = self._pick(line, probs[i])
+                    line.tokens.append(int(tokens[i]))
+                    if note is not None:
+                        line.notes.append(note)
+                    self._condition(cond[i], line.decoder)
+            new_probs, new_h, new_c = self.engine.step_batch(tokens, cond, h, c)
             probs[active], h[active], c[active] = (new_probs[active], new_h[active],
                                                    new_c[active])
-            for i, cand in enumerate(out):
-                if active[i] and cand.decoder.tick >= until:
-                    active[i] = False
-                    cand.probs = probs[i].copy()
-                    cand.h, cand.c = h[i:i + 1].copy(), c[i:i + 1].copy()
+            kept = probs.copy(), h.copy(), c.copy()  # [n, ...] each: the states after it
+            for i, line in enumerate(out):
+                if active[i]:
+                    line.states.append((kept[0][i], kept[1][i:i + 1], kept[2][i:i + 1]))
+                    if line.tick >= until:
+                        active[i] = False
+                        line.probs, line.h, line.c = line.states[-1]
         return out
 
-    def best_of(self, n: int, until: int, call: Sequence[Note], develop_amount: float) -> Candidate:
-        """The candidate (of `n`, up to `until`) that best develops `call` over the harmony."""
-        cands = self.candidates(n, until)
-        return cands[develop.best([c.notes for c in cands], call, self.harmony, develop_amount)]
+    def adopt(self, line: Line) -> None:
+        """Go on from a line's end: its state, position and loop memory."""
+        self.engine.set_state(line.h, line.c)
+        self.line = Line(line.decoder, line.guard, False, probs=line.probs)
 
-    def adopt(self, cand: Candidate) -> None:
-        """Go on from a candidate's end: its state, position and loop memory."""
-        self.engine.set_state(cand.h, cand.c)
-        self.probs = cand.probs
-        self.decoder = cand.decoder
-        self.guard = cand.guard
-        self.first = False
-
-    def line(self, steps: int) -> list[Note]:
-        """`steps` tokens in one go (offline generation)."""
-        notes = []
-        for _ in range(steps):
-            _start, note = self.next()
+    def resume(self, origin: Line, line: Line, k: int) -> Line:
+        """Go on from `line` after its first `k` tokens (`origin`: where it started, as
+        `snapshot` gave it); returns that prefix of `line`."""
+        prefix = origin.fork()
+        for token in line.tokens[:k]:
+            prefix.guard.feed(token)
+            note = prefix.decoder.feed(token)
+            prefix.tokens.append(token)
             if note is not None:
-                notes.append(note)
-        return notes
+                prefix.notes.append(note)
+        prefix.states = line.states[:k]
+        if k:
+            prefix.probs, prefix.h, prefix.c = line.states[k - 1]
+            prefix.first = False
+        self.engine.set_state(prefix.h, prefix.c)
+        self.line = Line(copy.copy(prefix.decoder), prefix.guard.copy(), prefix.first,
+                         probs=prefix.probs)
+        return prefix

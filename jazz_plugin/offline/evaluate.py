@@ -39,9 +39,10 @@ from jazz_plugin.errors import ConfigError, CorpusError, MidiFileError
 from jazz_plugin.live.chordsource import Harmony
 from jazz_plugin.model.conditioning import TICKS_PER_BAR, TICKS_PER_BEAT, cond_matrix
 from jazz_plugin.model.engine import START, Engine
+from jazz_plugin.model.planner import AnswerPlanner, AnswerRules
 from jazz_plugin.model.sampling import Sampler
 from jazz_plugin.model.voice import Voice
-from jazz_plugin.music.codec import TICKS_PER_QUARTER, Codec, Note, fold_range, quantize
+from jazz_plugin.music.codec import TICKS_PER_QUARTER, Codec, Note, quantize
 from jazz_plugin.music.harmony import Key, estimate_key, pc_name
 from jazz_plugin.music.musicality import LOOP_SPAN, Figures, Share, in_key
 from jazz_plugin.offline.generate import improvise
@@ -304,31 +305,17 @@ def all_calls() -> list[tuple[Key, str, list[Note]]]:
             for minor in (False, True) for tonic in range(12) for figure in CALLS]
 
 
-def answer_start(call: Sequence[Note], settings: options.RunOptions) -> tuple[int, int]:
-    """Where the daemon's answer to `call` starts and how many bars it lasts, planned as
-    its call-response mode plans it: the call ends after `phrase_end` beats of silence, the
-    answer starts on the next beat (or bar), as long as the call (clamped)."""
-    end = max(n.start + n.dur for n in call)
-    unit = TICKS_PER_BAR if settings.answer_on == "bar" else TICKS_PER_BEAT
-    start = math.ceil((end + settings.phrase_end * TICKS_PER_BEAT) / unit) * unit
-    call_ticks = end - call[0].start
-    bars = settings.answer_bars or math.ceil(call_ticks / TICKS_PER_BAR)
-    return start, min(max(bars, settings.min_bars), settings.max_bars)
-
-
 def daemon_answer(engine: Engine, sampler: Sampler, call: list[Note],
                   settings: options.RunOptions) -> list[Note]:
-    """What the daemon plays after `call` with no chords given: the harmony assumes the
-    key of the call, the voice is primed with it, and the best of `settings.candidates`
-    candidates is chosen by `develop.best` (as Improviser._search does)."""
+    """What the daemon plays after `call` with no chords given, planned by the daemon's own
+    planner: the call ends after `phrase_end` beats of silence; the harmony assumes its key,
+    and the best of `settings.candidates` candidates is chosen."""
     harmony = Harmony()
-    voice = Voice(engine, sampler, settings.low, settings.high, harmony)
-    start, bars = answer_start(call, settings)
-    harmony.assume(call)
-    voice.begin(fold_range(call[-1].pitch, voice.low, voice.high), start, call)
-    until = start + bars * TICKS_PER_BAR
-    pick = voice.best_of(max(settings.candidates, 1), until, call, settings.develop)
-    return [n for n in pick.notes if n.start < until]
+    planner = AnswerPlanner(Voice(engine, sampler, settings.low, settings.high, harmony),
+                            harmony)
+    end_tick = max(n.start + n.dur for n in call) + settings.phrase_end * TICKS_PER_BEAT
+    plan = planner.answer(call, end_tick, AnswerRules.of(settings), settings.bpm)
+    return [n for n in plan.notes if n.start < plan.end]
 
 
 @dataclass

@@ -7,11 +7,12 @@ import os
 from jazz_plugin.corpus.midifile import read_melody, write_line
 from jazz_plugin.errors import JazzError
 from jazz_plugin.live.chordsource import Harmony
-from jazz_plugin.model.conditioning import TICKS_PER_BAR
 from jazz_plugin.model.engine import Engine
+from jazz_plugin.model.planner import AnswerPlanner
 from jazz_plugin.model.sampling import Sampler
 from jazz_plugin.model.voice import Voice
-from jazz_plugin.music.codec import TICKS_PER_QUARTER, Note, quantize
+from jazz_plugin.music.codec import Note, quantize
+from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_QUARTER
 from jazz_plugin.music.harmony import Changes
 
 start_pitch = 64  # where a solo without a seed starts (E4)
@@ -32,19 +33,20 @@ def improvise(engine: Engine, sampler: Sampler, steps: int, seed_notes: list[Not
     """
     harmony = Harmony(changes)
     voice = Voice(engine, sampler, low, high, harmony)
+    planner = AnswerPlanner(voice, harmony)
     if seed_notes:
         harmony.heard(seed_notes)
         last = seed_notes[-1]
         voice.begin(last.pitch, last.start + last.dur if start is None else start, seed_notes)
     else:
         voice.begin(start_pitch, 0 if start is None else start)
-    voice.first = False  # a continuation may start with a rest
+    voice.line.first = False  # a continuation may start with a rest
     if until is None:
         notes = []
         for _ in range(steps):
-            _start, note = voice.next()
+            _start, token, note = voice.next()
             if tokens is not None:
-                tokens.append(voice.guard.history[-1])
+                tokens.append(token)
             if note is not None:
                 notes.append(note)
         return notes
@@ -52,13 +54,12 @@ def improvise(engine: Engine, sampler: Sampler, steps: int, seed_notes: list[Not
     while voice.tick < until:
         if candidates > 1:
             end = min(until, (voice.tick // TICKS_PER_BAR + SEGMENT_BARS) * TICKS_PER_BAR)
-            pick = voice.best_of(candidates, end, call, develop_amount)
-            voice.adopt(pick)
+            pick = planner.extend(end, call, candidates, develop_amount)
             phrase, chosen = pick.notes, pick.tokens
             call = phrase or call
         else:
-            _start, note = voice.next()
-            phrase, chosen = [note] if note is not None else [], [voice.guard.history[-1]]
+            _start, token, note = voice.next()
+            phrase, chosen = [note] if note is not None else [], [token]
         notes += phrase
         if tokens is not None:
             tokens += chosen

@@ -1,0 +1,163 @@
+"""The answer planner: where an answer starts, how long it lasts, and which line is played.
+
+One planner for the daemon (call-response and trade), `jazz-plugin generate` and
+`jazz-plugin evaluate`, so an answer is planned one way everywhere. The voice is primed with
+the call; `candidates` lines are made in one batched run per step, and the one that best
+develops the call over the harmony (`develop.best`) is the plan. A plan keeps the model's
+state after each of its tokens, so it can be planned again from any tick (`replan`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from jazz_plugin.model.voice import Line, Voice
+from jazz_plugin.music import develop
+from jazz_plugin.music.codec import Note, fold_range
+from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_BEAT
+
+if TYPE_CHECKING:
+    from jazz_plugin.options import RunOptions
+
+START_MARGIN = 0.005  # seconds: an answer never starts closer to the call's end than this
+
+
+class CallHarmony(Protocol):
+    """The chords a voice plays over, which can assume the key of a call."""
+
+    def at(self, tick: float) -> tuple[int, int]: ...
+
+    def assume(self, notes: list[Note]) -> None: ...
+
+
+@dataclass(frozen=True)
+class AnswerRules:
+    """How answers are planned: the run options, with the live values where they moved."""
+
+    answer_on: str  # "beat" or "bar": where an answer starts
+    answer_bars: int  # 0 = as long as the call
+    min_bars: int
+    max_bars: int
+    candidates: int  # lines tried; 1 = stream the one line
+    develop: float  # 0 = unrelated to the call .. 1 = close variations
+
+    @classmethod
+    def of(cls, o: RunOptions, answer_bars: int | None = None,
+           develop_amount: float | None = None) -> AnswerRules:
+        return cls(o.answer_on, o.answer_bars if answer_bars is None else answer_bars,
+                   o.min_bars, o.max_bars, o.candidates,
+                   o.develop if develop_amount is None else develop_amount)
+
+    @property
+    def searching(self) -> bool:
+        """Answers are chosen among candidates (else one line is streamed)."""
+        return self.candidates > 1
+
+
+@dataclass
+class Plan:
+    """An answer chosen ahead: from `start` for `bars` bars, the chosen line and where it
+    began (`origin`, the voice's snapshot), so it can be planned again from a tick."""
+
+    call: list[Note]
+    start: int
+    bars: int
+    line: Line
+    origin: Line
+
+    @property
+    def end(self) -> int:
+        return self.start + self.bars * TICKS_PER_BAR
+
+    @property
+    def notes(self) -> list[Note]:
+        return self.line.notes
+
+    def tokens_before(self, tick: float) -> int:
+        """How many of the plan's tokens start before `tick`."""
+        t, k = self.start, 0
+        tokens = self.origin.decoder.tokens
+        for token in self.line.tokens:
+            if t >= tick:
+                break
+            t += tokens[token].dur
+            k += 1
+        return k
+
+
+class AnswerPlanner:
+    """Plans answers on one voice (and the harmony it plays over)."""
+
+    def __init__(self, voice: Voice, harmony: CallHarmony) -> None:
+        self.voice, self.harmony = voice, harmony
+
+    @staticmethod
+    def window(end_tick: float, call: Sequence[Note], rules: AnswerRules,
+               bpm: float) -> tuple[int, int]:
+        """Where the answer to `call`, which ended at `end_tick`, starts (the next beat or
+        bar, at least START_MARGIN later at `bpm`) and how many bars it lasts."""
+        unit = TICKS_PER_BAR if rules.answer_on == "bar" else TICKS_PER_BEAT
+        start = math.ceil((end_tick + 1e-9) / unit) * unit
+        if (start - end_tick) * 60.0 / (bpm * TICKS_PER_BEAT) < START_MARGIN:
+            start += unit
+        call_ticks = call[-1].start + call[-1].dur - call[0].start
+        bars = rules.answer_bars or math.ceil(call_ticks / TICKS_PER_BAR)
+        return start, min(max(bars, rules.min_bars), rules.max_bars)
+
+    def prime(self, call: Sequence[Note], start: int) -> None:
+        """The harmony assumes the call's key; the voice hears the call and waits at
+        `start` on its last pitch (the middle of its range without a call)."""
+        voice = self.voice
+        self.harmony.assume(list(call))
+        if call:
+            pitch = fold_range(call[-1].pitch, voice.low, voice.high)
+        else:
+            pitch = (voice.low + voice.high) // 2
+        voice.begin(pitch, start, call)
+
+    def search(self, call: Sequence[Note], start: int, bars: int, rules: AnswerRules) -> Plan:
+        """The best of the candidate answers to `call` from `start`, `bars` long."""
+        self.prime(call, start)
+        origin = self.voice.snapshot()
+        end = start + bars * TICKS_PER_BAR
+        return Plan(list(call), start, bars, self._best(call, end, rules.candidates,
+                                                        rules.develop), origin)
+
+    def answer(self, call: Sequence[Note], end_tick: float, rules: AnswerRules,
+               bpm: float) -> Plan:
+        """The whole plan for a call that ended at `end_tick`: its window, then its line."""
+        start, bars = self.window(end_tick, call, rules, bpm)
+        return self.search(call, start, bars, rules)
+
+    def replan(self, plan: Plan, tick: float, rules: AnswerRules) -> Plan:
+        """The same answer up to `tick`, searched again from there (from the state the plan
+        kept at that token) to its end."""
+        k = plan.tokens_before(tick)
+        prefix = self.voice.resume(plan.origin, plan.line, k)
+        rest = (self._best(plan.call, plan.end, rules.candidates, rules.develop)
+                if self.voice.tick < plan.end else None)
+        line = prefix if rest is None else _joined(prefix, rest)
+        return Plan(plan.call, plan.start, plan.bars, line, plan.origin)
+
+    def extend(self, until: int, call: Sequence[Note], candidates: int,
+               develop_amount: float) -> Line:
+        """The voice goes on up to `until` with the best of `candidates` lines developing
+        `call`, and stays there (`generate` makes a long line phrase by phrase this way)."""
+        line = self._best(call, until, candidates, develop_amount)
+        self.voice.adopt(line)
+        return line
+
+    def _best(self, call: Sequence[Note], until: int, candidates: int,
+              develop_amount: float) -> Line:
+        lines = self.voice.candidates(max(candidates, 1), until)
+        return lines[develop.best([c.notes for c in lines], call, self.harmony, develop_amount)]
+
+
+def _joined(prefix: Line, rest: Line) -> Line:
+    """`prefix` followed by `rest` (which went on from its end)."""
+    return Line(rest.decoder, rest.guard, rest.first, prefix.notes + rest.notes,
+                prefix.tokens + rest.tokens, rest.probs, rest.h, rest.c,
+                prefix.states + rest.states)
