@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from jazz_plugin import options
-from jazz_plugin.errors import ConfigError, JazzError
+from jazz_plugin.errors import JazzError
 
 EXPORT_MODULES = {"tensorflow", "tf2onnx", "onnx", "keras"}
 
@@ -18,27 +18,6 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
-    return value
-
-
-def _midi_pitch(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 127:
-        raise argparse.ArgumentTypeError(f"a MIDI pitch is 0..127, got {text!r}")
-    return value
-
-
-def _channel(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 16:
-        raise argparse.ArgumentTypeError(f"a MIDI channel is 1..16, got {text!r}")
-    return value
-
-
-def _bpm(text: str) -> float:
-    value = float(text)
-    if not 20 <= value <= 400:
-        raise argparse.ArgumentTypeError(f"tempo must be 20..400 BPM, got {text!r}")
     return value
 
 
@@ -70,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     ports.set_defaults(func=_cmd_ports)
 
     gen = sub.add_parser("generate", help="write an improvised solo to a MIDI file (no TF)")
-    gen.add_argument("--model", metavar="FILE", help="ONNX step model (default: the shipped one)")
-    gen.add_argument("--steps", type=_positive_int, default=64,
-                     help="tokens to generate (without --changes)")
+    gen.add_argument("--steps", type=_positive_int, default=options.GENERATE_STEPS,
+                     help=f"tokens to generate (without --changes; default "
+                     f"{options.GENERATE_STEPS})")
     chart = gen.add_mutually_exclusive_group()
     chart.add_argument("--changes", metavar="CHART",
                        help='play over a chord chart, e.g. "| Dm7 G7 | Cmaj7 | %% |"')
@@ -82,14 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed-midi", metavar="FILE",
                      help="a MIDI file whose melody the solo continues (its key is assumed "
                      "when no chart is given)")
-    gen.add_argument("--bpm", type=_bpm, default=140.0, help="tempo of the file (default 140)")
-    gen.add_argument("--low", type=_midi_pitch, default=48, metavar="PITCH",
-                     help="lowest pitch (default 48)")
-    gen.add_argument("--high", type=_midi_pitch, default=84, metavar="PITCH",
-                     help="highest pitch (default 84)")
     gen.add_argument("--plot", metavar="OUT.png", help="also draw a piano roll (needs matplotlib)")
     gen.add_argument("-o", "--output", required=True, metavar="OUT.mid")
-    options.add_arguments(gen, options.SAMPLING + ("candidates", "develop"))
+    options.add_arguments(gen, options.GENERATE)
     gen.set_defaults(func=_cmd_generate)
 
     # Listed here for --help only: main() hands `export`'s arguments to jazz_export.cli,
@@ -103,11 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "human's same bars; with --calls, answers to calls in all 24 keys.")
     ev.add_argument("corpus", nargs="*", metavar="CORPUS",
                     help="WJazzD folders (melody/, beats/, solos.csv) or MIDI files or folders")
-    ev.add_argument("--model", help="ONNX step model (default: the shipped one)")
-    ev.add_argument("--opening-bars", type=_positive_int, default=2,
-                    help="bars of each solo the model hears (default 2)")
-    ev.add_argument("--continue-bars", type=_positive_int, default=8,
-                    help="bars it plays after them (default 8)")
+    ev.add_argument("--opening-bars", type=_positive_int, default=options.OPENING_BARS,
+                    help=f"bars of each solo the model hears (default {options.OPENING_BARS})")
+    ev.add_argument("--continue-bars", type=_positive_int, default=options.CONTINUE_BARS,
+                    help=f"bars it plays after them (default {options.CONTINUE_BARS})")
     ev.add_argument("--context", choices=("window", "solo"), default="window",
                     help="teacher forcing in windows of the model's Tx from a zero state, as in "
                     "training (default), or each whole solo from one zero state")
@@ -121,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "named Solo, else the most solo-like)")
     ev.add_argument("--chord-track", metavar="NAME|INDEX|auto", default="auto",
                     help="MIDI tracks that give the chords (default: auto)")
-    options.add_arguments(ev, options.SAMPLING)
+    options.add_arguments(ev, ("model", *options.SAMPLING))
     ev.set_defaults(func=_cmd_evaluate)
     return parser
 
@@ -146,15 +119,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from jazz_plugin.model.sampling import Sampler
     from jazz_plugin.offline.generate import improvise, read_seed, write_atomically
 
-    if args.high - args.low < 11:
-        raise ConfigError(f"--low {args.low} .. --high {args.high} must span at least an octave")
+    o = options.RunOptions(**options.given(args, options.GENERATE)).check()
     if args.plot:
         from jazz_plugin.offline.pianoroll import check_plotting
 
         check_plotting()  # before any work: no MIDI file written only to fail on the plot
-    sampler = Sampler.from_options(**options.sampling_options(args))
+    sampler = Sampler.from_options(o.temperature, o.top_k, o.top_p, o.argmax, o.seed)
     changes = chart_from_options(args.changes, args.changes_file)
-    engine = Engine(args.model)
+    engine = Engine(o.model)
     seed_notes = read_seed(args.seed_midi) if args.seed_midi else None
     until = None
     if changes is not None:
@@ -164,11 +136,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             offset = -(-end // changes.loop_ticks) * changes.loop_ticks
         until = offset + args.choruses * changes.loop_ticks
         start = offset if seed_notes else None
-    candidates = options.convert("candidates", args.candidates or "16", "command line")
-    develop = options.convert("develop", args.develop or "0.5", "command line")
-    notes = improvise(engine, sampler, args.steps, seed_notes, args.low, args.high, changes,
-                      until, start if changes is not None else None, candidates, develop)
-    write_atomically(notes, args.output, args.bpm, changes)
+    notes = improvise(engine, sampler, args.steps, seed_notes, o.low, o.high, changes,
+                      until, start if changes is not None else None, o.candidates, o.develop)
+    write_atomically(notes, args.output, o.bpm, changes)
     print(f"wrote {len(notes)} notes to {args.output}", file=sys.stderr)
     if args.plot:
         from jazz_plugin.offline.pianoroll import plot_pianoroll

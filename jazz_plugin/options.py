@@ -17,6 +17,7 @@ from typing import Any
 from jazz_plugin.errors import ConfigError
 from jazz_plugin.live.controls import RESERVED_CC
 from jazz_plugin.model import sampling
+from jazz_plugin.music import develop as developing
 from jazz_plugin.music.grid import BEATS_PER_BAR
 
 MODES = ("call-response", "duet", "solo", "trade")
@@ -55,7 +56,8 @@ class RunOptions:
     mode: str = _opt("call-response", "call-response answers your phrases; duet plays along "
                      "and is steered by what you play; solo just plays; trade takes turns of "
                      "--trade-bars on the bar grid", str, choices=MODES)
-    bpm: float = _opt(120.0, "internal tempo", float, 20, 400, metavar="BPM")
+    bpm: float = _opt(120.0, "tempo (run: the internal clock's; generate: the file's)", float,
+                      20, 400, metavar="BPM")
     clock: str = _opt("internal", "internal tempo, follow MIDI clock on the input "
                       "(external), or join an Ableton Link session (link; needs the link "
                       "extra)", str, choices=CLOCKS)
@@ -88,8 +90,8 @@ class RunOptions:
                                     optional=True, metavar="FILE")
     candidates: int = _opt(16, "answers tried per call, in one batched run; the best is played",
                            int, 1, 64)
-    develop: float = _opt(0.5, "how much an answer leans on the call: 0 = unrelated .. 1 = "
-                          "close variations", float, 0.0, 1.0)
+    develop: float = _opt(developing.develop, "how much an answer leans on the call: 0 = "
+                          "unrelated .. 1 = close variations", float, 0.0, 1.0)
     swing: float = _opt(0.0, "swing on the eighth-note grid: 0 = straight .. 1 = hard 2:1",
                         float, 0.0, 1.0)
     density: float = _opt(0.5, "notes per bar: 0 = sparse .. 1 = busy (a bias on rests; "
@@ -160,6 +162,11 @@ def host_port(text: str, name: str) -> tuple[str, int]:
 NUMBERS = {int: (int, (int,), "a whole number"), float: (float, (int, float), "a number")}
 SCHEMA = {f.name: f for f in fields(RunOptions) if f.metadata.get("kind") is not dict}
 SAMPLING = ("temperature", "top_k", "top_p", "argmax", "seed")
+GENERATE = ("model", "bpm", "low", "high", *SAMPLING, "candidates", "develop")  # generate's
+# Defaults of the offline commands' own options (not run options).
+GENERATE_STEPS = 64  # tokens `generate` writes without a chart
+OPENING_BARS = 2  # bars of each solo `evaluate` lets the model hear before it continues
+CONTINUE_BARS = 8  # bars it plays after them (the human's same bars are the reference)
 
 
 def flag(name: str) -> str:
@@ -250,7 +257,13 @@ def resolve(args: argparse.Namespace, config: dict | None = None,
     return RunOptions(**values).check()
 
 
+def given(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
+    """The options `names` of a command line, checked; the schema's default where not given
+    (so a command with only some of the run options still has one default for each)."""
+    return {name: SCHEMA[name].default if getattr(args, name, None) is None
+            else convert(name, getattr(args, name), "command line") for name in names}
+
+
 def sampling_options(args: argparse.Namespace) -> dict[str, Any]:
     """The sampling flags of a command line, checked, for `Sampler.from_options`."""
-    return {name: convert(name, getattr(args, name), "command line")
-            if getattr(args, name, None) is not None else None for name in SAMPLING}
+    return given(args, SAMPLING)

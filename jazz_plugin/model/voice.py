@@ -30,7 +30,6 @@ from jazz_plugin.music.codec import (
 )
 
 NO_HARMONY = None  # a voice without harmony conditions on "no chord known"
-density = 0.5  # 0 = sparse (rests favoured) .. 1 = busy (rests disfavoured); 0.5 = the model's
 DENSITY_RANGE = 4.0  # at density 0 rests are this much likelier, at 1 this much less likely
 
 

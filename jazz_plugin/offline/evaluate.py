@@ -47,8 +47,8 @@ from jazz_plugin.music.harmony import Key, estimate_key, pc_name
 from jazz_plugin.music.musicality import LOOP_SPAN, Figures, Share, in_key
 from jazz_plugin.offline.generate import improvise
 
-opening_bars = 2  # bars of each solo the model hears before it continues
-continue_bars = 8  # bars it plays after them (the human's same bars are the reference)
+opening_bars = options.OPENING_BARS  # bars of each solo heard before it continues
+continue_bars = options.CONTINUE_BARS  # bars it plays after them (the human's same bars)
 seed = 0  # sampling seed: the same seed gives the same tables
 EVAL_LOW, EVAL_HIGH = 36, 96  # continuations' register: wide; folding keeps pitch classes
 SCORE_BATCH = 256  # sequences stepped together when scoring (one onnxruntime run per step)

@@ -11,6 +11,7 @@ from jazz_plugin.model.engine import Engine
 from jazz_plugin.model.planner import AnswerPlanner
 from jazz_plugin.model.sampling import Sampler
 from jazz_plugin.model.voice import Voice
+from jazz_plugin.music import develop
 from jazz_plugin.music.codec import Note, quantize
 from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_QUARTER
 from jazz_plugin.music.harmony import Changes
@@ -22,7 +23,8 @@ SEGMENT_BARS = 2  # phrase length when a line is chosen among candidates
 def improvise(engine: Engine, sampler: Sampler, steps: int, seed_notes: list[Note] | None = None,
               low: int = 0, high: int = 127, changes: Changes | None = None,
               until: int | None = None, start: int | None = None, candidates: int = 1,
-              develop_amount: float = 0.5, tokens: list[int] | None = None) -> list[Note]:
+              develop_amount: float = develop.develop,
+              tokens: list[int] | None = None) -> list[Note]:
     """A line from the model: `steps` tokens, or from `start` up to tick `until`.
 
     Continues `seed_notes` if given. With no chart, the key of the seed is assumed (the
