@@ -10,10 +10,14 @@ and 3.
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 import time
 
 import numpy as np
 
+from jazz_plugin.corpus.midifile import read_solo_parts
 from jazz_plugin.model.engine import Engine
 from jazz_plugin.model.sampling import Sampler
 from jazz_plugin.model.voice import Voice
@@ -38,6 +42,47 @@ def candidate_search_times(n: int, reps: int, bars: int = 2) -> list[float]:
     return times
 
 
+def chord_tone_rows(rounds: int, bpm: float = 120) -> list[Row]:
+    """The trade probe of issue 17: the same trades over the chart given as `--changes`,
+    then comped live on channel 2 an eighth early; chord tones on beats 1 and 3 of the
+    answers, side by side (random pitches score about 0.33). Read from each session's
+    recording (`--record`), on the daemon's own grid, so the peer's timing under load does
+    not decide which notes count."""
+    rows, base = [], None
+    for comp in (False, True):
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "probe.mid")
+            res = trade_session(bpm, bars=2, rounds=rounds, comp=comp, args=("--record", path))
+            strong, tones = strong_chord_tones(path, parse_chart(CHART))
+        share = tones / strong if strong else float("nan")
+        base = base or share
+        what = "live chords, comped an eighth early" if comp else "chart (--changes)"
+        rows.append(Row("harmony", what, share, float("nan"), "share", share / base,
+                        f"chord tones on beats 1 and 3: {tones}/{strong} answer notes, "
+                        f"{res.answers} trades, {bpm:.0f} BPM external clock, "
+                        f"{replans(res.stderr)} replans"))
+    return rows
+
+
+def strong_chord_tones(path: str, changes) -> tuple[int, int]:
+    """(answer notes on beats 1 and 3, those that are tones of the chart's chord there),
+    from a recording's Solo track."""
+    solo, _changes, _info = read_solo_parts(path)
+    strong = tones = 0
+    for pitch, start, _end in solo:
+        tick = start * 12
+        if abs(tick - round(tick)) <= 0.25 and round(tick) % 24 == 0:
+            strong += 1
+            tones += bool(changes.at(round(tick))[0] >> (pitch % 12) & 1)
+    return strong, tones
+
+
+def replans(stderr: str) -> int:
+    """The replans the daemon counted (its closing stats line), 0 when it says none."""
+    found = re.search(r"replans (\d+)", stderr)
+    return int(found.group(1)) if found else 0
+
+
 def run(quick: bool) -> list[Row]:
     rows = []
     reps = 20 if quick else 100
@@ -55,4 +100,5 @@ def run(quick: bool) -> list[Row]:
                         float(np.max(errs)) if len(errs) else float("nan"), "ms", float("nan"),
                         f"p99 column = max; {res.answers} answers, external clock, 2-bar "
                         f"turns; {res.overlaps} notes in the musician's turns"))
+    rows += chord_tone_rows(4 if quick else 8)
     return rows

@@ -69,10 +69,10 @@ class PlayedChords:
             self.group = []
         self.group.append(pitch)
         self.last_on = tick
-        if len(self.group) >= 2:
-            self.block_start = self.struck.get(self.group[0], tick)
         self.held[pitch] = tick
         self.struck[pitch] = tick
+        if len(self.group) >= 2:  # (min: a clock that just started may step back a little)
+            self.block_start = min(self.struck[p] for p in self.group)
         self.released.pop(pitch, None)
         self._touch(tick)
 
