@@ -129,6 +129,8 @@ def test_after_one_pass_the_next_choruses_answers_are_planned_over_the_coming_ch
 
 def test_a_departure_drops_the_form_within_a_bar_and_the_live_chord_is_followed():
     rig = Rig(mode="trade", trade_bars=2, chord_channel=2)
+    logged: list[str] = []
+    rig.imp.log = logged.append
     comp(rig, BLUES, 1.25, call=False)
     rig.advance(15 * BAR)
     assert rig.imp.harmony.form.bars == 12
@@ -137,6 +139,10 @@ def test_a_departure_drops_the_form_within_a_bar_and_the_live_chord_is_followed(
         rig.midi(t, 0x81, p, 0)
     for p in voicing("Ebmaj7"):  # ... but the band plays Ebmaj7
         rig.midi(t, 0x91, p, 70)
+    rig.advance(t + 0.1)  # dropped as soon as it is struck, before its bar begins
+    assert rig.imp.harmony.form.chart is None
+    assert rig.imp.harmony.source(rig.clock.tick_at(t + 0.1)) == "played"
+    assert "form dropped: bar 16 departs from it" in logged
     rig.advance(16 * BAR)
     assert rig.imp.harmony.form.chart is None and rig.imp.harmony.source(16 * 48) == "played"
     assert rig.imp.harmony.at(16 * 48)[0] == parse_chord("Ebmaj7").mask

@@ -159,9 +159,18 @@ class Harmony:
         """Time is at `tick` (the daemon's poll): the form learner reads the bars passed.
         Returns what happened to the form, for the log ("learned: 12 bars", "dropped...")."""
         if self.chart is None:
-            self.form.advance(tick, self.played.mask_at)
+            history = self.played.history
+            self.form.advance(tick, self.played.mask_at, history[-1] if history else None)
         events, self.form.events = self.form.events, []
         return events
+
+    def next_tick(self) -> float | None:
+        """When `advance` has something to do without new input (a chord to compare with
+        the learned form once its keys are all down)."""
+        if self.chart is not None:
+            return None
+        history = self.played.history
+        return self.form.due(history[-1] if history else None)
 
     def source(self, tick: float) -> str:
         if self.chart is not None:

@@ -5,8 +5,9 @@ The played chords are read per half bar (the chord heard over most of it, so a c
 comped a little early or late still counts for its own half bar). When the latest half
 bars repeat the ones a form's length before them, over up to two forms back, the shortest
 such form is learned, and from then on it is a chart: the next change is known before it
-sounds. A half bar that departs from it (a chord not like the one the form expects) drops
-it, and the music goes back to following the played chords. The form is anchored on the
+sounds. A chord struck that is not like any the form has within a beat of it drops the form
+at once (else the half bar that departs from it does), and the music goes back to following
+the played chords. The form is anchored on the
 grid's own bars, so a Song Position Pointer jump keeps it aligned.
 """
 
@@ -25,6 +26,8 @@ SAME = 0.7  # pitch-class overlap (shared / all) from which two chords are one r
 MAX_SLOTS = 2 * 2 * max(FORMS) + 8  # half bars remembered: two of the longest form, and some
 MAX_GAP = 16  # half bars: a longer step forward is a jump, not time passing
 QUIET_SLOTS = 4  # half bars with no played chord after which a learned form is dropped
+SETTLE = 1.0  # ticks a struck chord is left to settle (its keys arrive one by one)
+EARLY_LATE = TICKS_PER_BAR // 4  # a chord struck this near a change of the form is that one
 
 
 def similar(a: int, b: int) -> bool:
@@ -45,9 +48,14 @@ class FormLearner:
         self.bars = 0  # the learned form's length
         self.quiet = 0  # half bars without a played chord in a row
         self.events: list[str] = []  # "learned N" / "dropped" since the caller last looked
+        self.checked: tuple[float, int] | None = None  # the last struck chord compared
 
-    def advance(self, tick: float, mask_at) -> None:
-        """Time is at `tick`: read every half bar completed since, from `mask_at(tick)`."""
+    def advance(self, tick: float, mask_at, struck: tuple[float, int] | None = None) -> None:
+        """Time is at `tick`: read every half bar completed since, from `mask_at(tick)`;
+        `struck`: the last chord change heard (tick, mask), compared with the form at once."""
+        if struck is not None and struck != self.checked and tick - struck[0] >= SETTLE - 1e-6:
+            self.checked = struck
+            self._compare(*struck)
         slot = int(tick // SLOT)
         if self.cursor is None or slot < self.cursor - 1 or slot > self.cursor + MAX_GAP:
             self.slots.clear()  # a jump (or the start): what follows is not contiguous
@@ -57,6 +65,21 @@ class FormLearner:
             start = self.cursor * SLOT
             self._close(self.cursor, _dominant(mask_at, start))
             self.cursor += 1
+
+    def due(self, struck: tuple[float, int] | None) -> float | None:
+        """The tick at which `struck` (the last chord change) is to be compared, if it is."""
+        if self.chart is None or struck is None or struck == self.checked:
+            return None
+        return struck[0] + SETTLE
+
+    def _compare(self, at: float, mask: int) -> None:
+        """A chord just struck: one the form does not have within a beat departs from it."""
+        if self.chart is None or not mask:
+            return
+        near = (self.chart.at(int(at + d))[0] for d in (-EARLY_LATE, 0, EARLY_LATE))
+        if not any(similar(mask, m) for m in near):
+            bar = round(at / SLOT) // 2 + 1  # a chord comped early is the next bar's
+            self.forget(f"dropped: bar {bar} departs from it")
 
     def _close(self, index: int, mask: int) -> None:
         self.quiet = 0 if mask else self.quiet + 1

@@ -251,6 +251,9 @@ class Improviser:
         t = self.player.next_time()
         if t is not None:
             times.append(t)
+        harmony_tick = self.harmony.next_tick()
+        if harmony_tick is not None and self.clock.running:
+            times.append(self.clock.time_of(harmony_tick))
         return min(times) if times else None
 
     def _dispatch(self, now: float) -> None:
