@@ -18,11 +18,14 @@ import time
 import numpy as np
 
 from jazz_plugin.corpus.midifile import read_solo_parts
+from jazz_plugin.live.replan import REPLAN_BUDGET
 from jazz_plugin.model.engine import Engine
+from jazz_plugin.model.planner import AnswerPlanner, AnswerRules
 from jazz_plugin.model.sampling import Sampler
 from jazz_plugin.model.voice import Voice
 from jazz_plugin.music.codec import Note
 from jazz_plugin.music.harmony import parse_chart
+from jazz_plugin.options import RunOptions
 from testrig.trade import CALL, CHART, trade_session
 
 from .table import Row, stats
@@ -40,6 +43,45 @@ def candidate_search_times(n: int, reps: int, bars: int = 2) -> list[float]:
         voice.candidates(n, 48 + bars * 48)
         times.append(time.perf_counter() - t)
     return times
+
+
+def replan_rows(reps: int) -> list[Row]:
+    """A replan of the rest of a 2-bar answer (1 bar or 2 bars still to come) next to the
+    full search of that answer, 16 candidates, the shipped model."""
+    harmony = parse_chart(CHART)
+    planner = AnswerPlanner(Voice(Engine(), Sampler(seed=0), 48, 84, harmony), _Keyless(harmony))
+    rules = AnswerRules.of(RunOptions())
+    call = [Note(6 * i, p, 6) for i, p in enumerate(CALL)]
+    times: dict[str, list[float]] = {"full": [], "2": [], "1": []}
+    for _ in range(reps):
+        t = time.perf_counter()
+        plan = planner.search(call, 48, 2, rules)
+        times["full"].append(time.perf_counter() - t)
+        for left in (2, 1):
+            t = time.perf_counter()
+            planner.replan(plan, plan.end - left * 48, rules)
+            times[str(left)].append(time.perf_counter() - t)
+    rows, (base, _p99) = [], stats(times["full"], 1e3)
+    for key, what in (("full", "full search, 2-bar answer"), ("2", "replan, 2 bars to go"),
+                      ("1", "replan, 1 bar to go")):
+        med, p99 = stats(times[key], 1e3)
+        rows.append(Row("replan", what, med, p99, "ms", med / base,
+                        f"{reps} each; 16 candidates, batched; budget "
+                        f"{REPLAN_BUDGET * 1e3:.0f} ms kept clear"))
+    return rows
+
+
+class _Keyless:
+    """A chart as the planner's harmony (a chart assumes no key)."""
+
+    def __init__(self, chart) -> None:
+        self.chart = chart
+
+    def at(self, tick: float) -> tuple[int, int]:
+        return self.chart.at(int(tick))
+
+    def assume(self, notes) -> None:
+        pass
 
 
 def chord_tone_rows(rounds: int, bpm: float = 120) -> list[Row]:
@@ -100,5 +142,6 @@ def run(quick: bool) -> list[Row]:
                         float(np.max(errs)) if len(errs) else float("nan"), "ms", float("nan"),
                         f"p99 column = max; {res.answers} answers, external clock, 2-bar "
                         f"turns; {res.overlaps} notes in the musician's turns"))
+    rows += replan_rows(reps)
     rows += chord_tone_rows(4 if quick else 8)
     return rows

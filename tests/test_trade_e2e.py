@@ -33,6 +33,8 @@ def test_a_recorded_session_reimports_with_the_same_notes_chords_and_bar_lines_a
     assert res.exit_code == 0, res.stderr
     assert res.hanging == set() and res.closed, res.stderr
     assert f"recorded {path}" in res.stderr
+    # the first answer was planned over G7; Cmaj7 and A7 came under it: replanned
+    assert int(re.search(r"replans (\d+)", res.stderr).group(1)) >= 1, res.stderr
     tick = 60 / 120 / 12
     t0 = res.pulses[0]  # the DAW's bar 1
 

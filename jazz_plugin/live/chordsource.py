@@ -139,6 +139,7 @@ class Harmony:
         self.chart = chart if chart is not None and len(chart) else None
         self.played = PlayedChords()
         self.form = FormLearner()
+        self.now = float("inf")  # the daemon's tick (`advance`); until then, any tick is now
         self.recent: deque[Note] = deque(maxlen=KEY_MEMORY_NOTES)
         self.key_mask = 0
         self.key_name = ""
@@ -155,9 +156,15 @@ class Harmony:
             key = estimate_key(pool[-KEY_MEMORY_NOTES:])
             self.key_mask, self.key_name = key.tonic_chord_mask, key.name
 
+    def _played(self, tick: float) -> int:
+        """The played chord at `tick`; a later tick hears the chord as it is now (played
+        chords have no lookahead, and they go stale only as time passes)."""
+        return self.played.mask(min(tick, self.now))
+
     def advance(self, tick: float) -> list[str]:
         """Time is at `tick` (the daemon's poll): the form learner reads the bars passed.
         Returns what happened to the form, for the log ("learned: 12 bars", "dropped...")."""
+        self.now = tick
         if self.chart is None:
             history = self.played.history
             self.form.advance(tick, self.played.mask_at, history[-1] if history else None)
@@ -177,7 +184,7 @@ class Harmony:
             return "chart"
         if self.form.chart is not None:
             return "form"
-        if self.played.mask(tick):
+        if self._played(tick):
             return "played"
         return "key" if self.key_mask else "none"
 
@@ -194,7 +201,7 @@ class Harmony:
             return self.chart.at(int(tick))
         if self.form.chart is not None:
             return self.form.chart.at(int(tick))
-        mask = self.played.mask(tick)
+        mask = self._played(tick)
         if mask:
             return mask, mask
         return self.key_mask, self.key_mask
@@ -207,7 +214,7 @@ class Harmony:
         if source == "form":
             return self.form.chart.symbol_at(int(tick))
         if source == "played":
-            return chord_from_mask(self.played.mask(tick)).symbol
+            return chord_from_mask(self._played(tick)).symbol
         if source == "key":
             return f"key {self.key_name}"
         return ""

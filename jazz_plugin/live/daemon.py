@@ -136,6 +136,7 @@ def run_daemon(args: argparse.Namespace) -> int:
         time.sleep(FLUSH_DELAY)
         st = imp.status
         status.log(f"stats: notes in {st.notes_in}, out {st.notes_out}, answers {st.answers}, "
+                   f"replans {imp.replanner.count}, "
                    f"input dropped {queue.dropped}, missed deadlines {imp.sched.missed}, "
                    f"stuck input {st.stuck_input}, send errors {output.send_errors}, "
                    f"note-ons {output.ons}, note-offs {output.offs}")

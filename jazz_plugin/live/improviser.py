@@ -20,6 +20,7 @@ from jazz_plugin.live.modes import State, make_mode
 from jazz_plugin.live.output import Output
 from jazz_plugin.live.phrase import PhraseDetector
 from jazz_plugin.live.player import Player
+from jazz_plugin.live.replan import Replanner
 from jazz_plugin.live.router import Router
 from jazz_plugin.live.scheduler import Scheduler
 from jazz_plugin.live.timebase import Clock, ClockEvent
@@ -75,6 +76,8 @@ class Improviser:
         self.sched = Scheduler(clock)
         self.player = Player(self.voice, clock, self.sched, options.velocity,
                              lambda: self.settings.swing, self.log if verbose else None)
+        self.replanner = Replanner(self.planner, self.harmony, clock, self.sched,
+                                   self.player.schedule, lambda text: self.log(text))
         self.router = Router(self)
         self.status = Status()
         self.mode = make_mode(self.settings.mode)
@@ -170,6 +173,7 @@ class Improviser:
         """The one way to stop playing: nothing scheduled or generated any more, and every
         note we sound closed (`hard`: sustain up and all-notes-off too, as for a panic)."""
         self.player.stop()
+        self.replanner.follow(None)
         if hard:
             self.output.silence()
         else:
@@ -240,6 +244,7 @@ class Improviser:
             self._dispatch(now)
         if self.state == State.ANSWERING and not self.player.busy:
             self.state = State.LISTENING
+        self.replanner.poll(now, self.rules())
         self.mode.poll(self, now)
 
     def next_wakeup(self, now: float) -> float | None:
@@ -251,6 +256,9 @@ class Improviser:
         t = self.player.next_time()
         if t is not None:
             times.append(t)
+        replan = self.replanner.next_time(now)
+        if replan is not None:
+            times.append(replan)
         harmony_tick = self.harmony.next_tick()
         if harmony_tick is not None and self.clock.running:
             times.append(self.clock.time_of(harmony_tick))
@@ -283,6 +291,7 @@ class Improviser:
             plan = self.planner.search(call, start, bars, rules)
         self.harmony.heard(call)  # after the search, which assumed it already
         end = start + bars * TICKS_PER_BAR
+        self.replanner.follow(plan)
         if plan is not None:
             self.player.play(plan.notes, end)
             if self.verbose:

@@ -68,6 +68,14 @@ class Scheduler:
         self.heap = [e for e in self.heap if e.seq != seq]
         heapq.heapify(self.heap)
 
+    def drop_from(self, tick: float) -> None:
+        """Forget the notes that start at or after `tick`, with their note-offs; a note
+        that started before keeps its note-off (it is not cut)."""
+        later = {e.seq for e in self.heap if e.is_on and e.tick >= tick}
+        if later:
+            self.heap = [e for e in self.heap if e.seq not in later]
+            heapq.heapify(self.heap)
+
     def clear(self) -> None:
         """Forget every pending event (the caller silences what already sounds)."""
         self.heap.clear()

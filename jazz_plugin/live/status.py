@@ -62,6 +62,9 @@ class StatusLine:
         form = imp.harmony.form.text()
         if form:
             fields.insert(2, form)
+        replanned = imp.replanner.text(time.monotonic())
+        if replanned:
+            fields.insert(2, replanned)
         if imp.output.muted:
             fields.insert(0, "MUTED")
         if st.last_latency_ms == st.last_latency_ms:  # not NaN: an answer has started

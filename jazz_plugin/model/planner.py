@@ -4,14 +4,15 @@ One planner for the daemon (call-response and trade), `jazz-plugin generate` and
 `jazz-plugin evaluate`, so an answer is planned one way everywhere. The voice is primed with
 the call; `candidates` lines are made in one batched run per step, and the one that best
 develops the call over the harmony (`develop.best`) is the plan. A plan keeps the model's
-state after each of its tokens, so it can be planned again from any tick (`replan`).
+state after each of its tokens, and the chord it assumed under each, so it can be planned
+again from any tick (`replan`) when the harmony there is no longer what it assumed.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from jazz_plugin.model.voice import Line, Voice
@@ -67,6 +68,7 @@ class Plan:
     bars: int
     line: Line
     origin: Line
+    chords: list[int] = field(default_factory=list)  # the chord assumed at each token
 
     @property
     def end(self) -> int:
@@ -78,14 +80,16 @@ class Plan:
 
     def tokens_before(self, tick: float) -> int:
         """How many of the plan's tokens start before `tick`."""
-        t, k = self.start, 0
+        return sum(1 for t in self.token_ticks() if t < tick)
+
+    def token_ticks(self) -> list[int]:
+        """Where each of the plan's tokens starts."""
+        ticks, t = [], self.start
         tokens = self.origin.decoder.tokens
         for token in self.line.tokens:
-            if t >= tick:
-                break
+            ticks.append(t)
             t += tokens[token].dur
-            k += 1
-        return k
+        return ticks
 
 
 class AnswerPlanner:
@@ -123,8 +127,8 @@ class AnswerPlanner:
         self.prime(call, start)
         origin = self.voice.snapshot()
         end = start + bars * TICKS_PER_BAR
-        return Plan(list(call), start, bars, self._best(call, end, rules.candidates,
-                                                        rules.develop), origin)
+        return self._assumed(Plan(list(call), start, bars, self._best(
+            call, end, rules.candidates, rules.develop), origin))
 
     def answer(self, call: Sequence[Note], end_tick: float, rules: AnswerRules,
                bpm: float) -> Plan:
@@ -134,13 +138,19 @@ class AnswerPlanner:
 
     def replan(self, plan: Plan, tick: float, rules: AnswerRules) -> Plan:
         """The same answer up to `tick`, searched again from there (from the state the plan
-        kept at that token) to its end."""
+        kept at that token) to its end over the harmony as it is now, scoring only what is
+        still to come; a candidate whose first note fits the chord it falls on is preferred."""
         k = plan.tokens_before(tick)
         prefix = self.voice.resume(plan.origin, plan.line, k)
-        rest = (self._best(plan.call, plan.end, rules.candidates, rules.develop)
+        rest = (self._best(plan.call, plan.end, rules.candidates, rules.develop, fit_first=True)
                 if self.voice.tick < plan.end else None)
         line = prefix if rest is None else _joined(prefix, rest)
-        return Plan(plan.call, plan.start, plan.bars, line, plan.origin)
+        return self._assumed(Plan(plan.call, plan.start, plan.bars, line, plan.origin))
+
+    def _assumed(self, plan: Plan) -> Plan:
+        """The plan with the chord the harmony gives at each of its tokens now."""
+        plan.chords = [self.harmony.at(t)[0] for t in plan.token_ticks()]
+        return plan
 
     def extend(self, until: int, call: Sequence[Note], candidates: int,
                develop_amount: float) -> Line:
@@ -151,9 +161,15 @@ class AnswerPlanner:
         return line
 
     def _best(self, call: Sequence[Note], until: int, candidates: int,
-              develop_amount: float) -> Line:
+              develop_amount: float, fit_first: bool = False) -> Line:
         lines = self.voice.candidates(max(candidates, 1), until)
+        if fit_first:  # those whose first note is a tone of its chord, where any is
+            lines = [c for c in lines if self._fits(c.notes[:1])] or lines
         return lines[develop.best([c.notes for c in lines], call, self.harmony, develop_amount)]
+
+    def _fits(self, notes: list[Note]) -> bool:
+        chord = self.harmony.at(notes[0].start)[0] if notes else 0
+        return bool(chord >> (notes[0].pitch % 12) & 1) if chord else False
 
 
 def _joined(prefix: Line, rest: Line) -> Line:
