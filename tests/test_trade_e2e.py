@@ -61,7 +61,8 @@ def test_a_recorded_session_reimports_with_the_same_notes_chords_and_bar_lines_a
     assert len(solo) == int(stats.group(2))  # every note we sent (our own account) ...
     heard = [(grid(t), p) for t, _ch, p in res.ons]
     assert heard and same_notes(heard, solo)  # ... where the peer heard it, on the grid
-    assert solo[0][1] == 8.0  # the first answer opens our turn: bar 3 of the DAW
+    assert abs(solo[0][1] - 8.0) < 1 / 48  # the first answer opens our turn: bar 3 of the
+    # DAW (as sent: a millisecond or so after its deadline)
     call, _c, _i = read_solo_parts(str(path), "Call")
     call.sort(key=lambda n: n[1])
     assert len(call) == int(stats.group(1))  # every note the daemon heard ...
