@@ -7,7 +7,7 @@ from test_improviser import SEC_PER_TICK, Rig
 from jazz_plugin.live.clock import InternalClock
 from jazz_plugin.live.replan import REPLAN_BUDGET
 from jazz_plugin.live.scheduler import Scheduler
-from jazz_plugin.music.harmony import parse_chord
+from jazz_plugin.music.harmony import Changes, parse_chord
 
 CHORDS = ["Dm7", "G7", "Cmaj7", "A7"]
 BAR = 48 * SEC_PER_TICK
@@ -92,3 +92,20 @@ def test_the_scheduler_drops_later_notes_and_keeps_the_end_of_one_sounding():
     assert [e.pitch for e in sched.due(0.0)] == [60]
     sched.drop_from(6)
     assert [(e.tick, e.is_on, e.pitch) for e in sched.heap] == [(10, False, 60)]
+
+
+def test_a_chord_sent_over_osc_under_the_answer_replans_it():
+    rig = Rig(mode="trade", trade_bars=2)
+    rig.imp.set_chart(Changes([(0, parse_chord("G7"))], loop_ticks=48))  # /jazz/chord G7
+    for i, p in enumerate([62, 65, 69, 72, 71, 67, 65, 62]):
+        rig.midi(0.01 + i * 0.5, 0x90, p, 90)
+        rig.midi(0.3 + i * 0.5, 0x80, p, 0)
+    rig.advance(2 * BAR + 0.3)
+    assert rig.imp.status.answers == 1 and rig.imp.replanner.count == 0
+    rig.imp.set_chart(Changes([(0, parse_chord("Cmaj7"))], loop_ticks=48))  # /jazz/chord
+    rig.midi(2 * BAR + 0.31, 0xFE)  # (active sensing: any input wakes the loop, as OSC does)
+    rig.advance(4 * BAR)
+    assert rig.imp.replanner.count == 1
+    tick = rig.imp.replanner.last_tick
+    first = [p for t, p in rig.notes()[0] if t >= tick * SEC_PER_TICK - 1e-9][0]
+    assert parse_chord("Cmaj7").mask >> (first % 12) & 1
