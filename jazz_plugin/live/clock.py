@@ -106,6 +106,7 @@ class ExternalClock:
         self.stopped = False  # by a Stop message: only Start/Continue resume
         self.starting = False  # Start/Continue seen, waiting for the first pulse
         self.jump = 0.0  # ticks the last song position change moved the timeline by
+        self.start_jump = 0.0  # ... and the last start
 
     @property
     def bpm(self) -> float:
@@ -185,7 +186,9 @@ class ExternalClock:
             if self.running:  # a jump while playing (a DAW loop, the playhead moved)
                 self.jump = tick - self.tick_at(t)
                 change = ClockEvent.MOVED
-            else:  # a start, or pulses without any start at all: follow them
+            else:  # a start, or pulses without any start at all: follow them; what was
+                # heard while stopped moves with the timeline
+                self.start_jump = tick - self.tick_at(t)
                 change = ClockEvent.START
             self.history.clear()
         elif self.running:

@@ -29,6 +29,7 @@ from jazz_plugin.live.recorder import Recorder, check_record_path
 from jazz_plugin.live.status import StatusLine
 from jazz_plugin.live.surface import Surface
 from jazz_plugin.live.timebase import Clock
+from jazz_plugin.live.transport import DawTransport
 from jazz_plugin.model.engine import Engine
 from jazz_plugin.model.sampling import Sampler
 from jazz_plugin.options import RunOptions
@@ -225,12 +226,13 @@ def _loop(imp: Improviser, queue: InputQueue, stopper: Stopper, status: StatusLi
           ports_text: str, ports: MidiPorts, suspend: Suspender, surface: Surface,
           recorder: Recorder | None = None) -> None:
     wakeup = queue.wakeup
+    transport = DawTransport(imp.clock)
     next_check = time.monotonic() + PORT_CHECK_EVERY
     lost_since: float | None = None
     while not stopper.reason:
         wakeup.clear()
         suspend.run_if_requested(status)
-        for t, data in queue.drain():
+        for t, data in transport.take(queue.drain(), time.monotonic()):
             if recorder is not None:
                 recorder.on_input(t, data)
             surface.on_midi(imp, t, data)
@@ -247,7 +249,7 @@ def _loop(imp: Improviser, queue: InputQueue, stopper: Stopper, status: StatusLi
             lost_since = _handle_port_events(ports.check(), imp, status, lost_since, now)
         wake = imp.next_wakeup(now)
         limits = [t for t in (wake, surface.next_wakeup(imp, now), status.next_time(),
-                              next_check) if t is not None]
+                              next_check, transport.next_time()) if t is not None]
         timeout = max(0.0, min(limits) - time.monotonic())
         if not stopper.reason:
             wakeup.wait(timeout)

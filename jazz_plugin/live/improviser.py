@@ -206,12 +206,17 @@ class Improviser:
     # --- the clock -----------------------------------------------------------------------
     def on_clock(self, event: ClockEvent | None, t: float) -> None:
         """What the clock said, from a MIDI message or from time alone."""
-        if event is ClockEvent.STOP:
+        if event is ClockEvent.STOP:  # the end of a performance (a locate never gets here)
             self.stop_playing()
+            self.phrase.clear()  # its call was played to a position that is gone
+            self.mode.rewind()
             self.state = State.STOPPED
             self.log("clock stopped: all notes closed")
         elif event is ClockEvent.START:
             self.log("clock started")
+            # a call played while stopped keeps its shape against the new timeline
+            self._shift_call(getattr(self.clock, "start_jump", 0.0))
+            self.mode.rewind()
             self.mode.start(self, self.clock.tick_at(t))
         elif event is ClockEvent.MOVED:
             self._moved(t)
@@ -222,13 +227,19 @@ class Improviser:
         jump = self.clock.jump
         self.stop_playing(hard=False)
         self.mode.rewind()
-        for note in self.phrase.call:  # a call keeps its shape; its end moves with it
+        self._shift_call(jump)
+        self._go_on(self.clock.tick_at(t))
+        self.log(f"song position moved by {jump / TICKS_PER_BEAT:+.2f} beats")
+
+    def _shift_call(self, jump: float) -> None:
+        """The call keeps its shape when the timeline moves; its end moves with it."""
+        if not jump:
+            return
+        for note in self.phrase.call:
             note.start += jump
             note.end += jump
         if self.phrase.last_activity is not None:
             self.phrase.last_activity += jump
-        self._go_on(self.clock.tick_at(t))
-        self.log(f"song position moved by {jump / TICKS_PER_BEAT:+.2f} beats")
 
     # --- time ----------------------------------------------------------------------------
     def poll(self, now: float) -> None:

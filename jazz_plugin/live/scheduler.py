@@ -22,6 +22,7 @@ class Event:
     seq: int
     pitch: int = 0
     velocity: int = 0
+    end: float = 0.0  # a note-on's note-off tick
 
     @property
     def is_on(self) -> bool:
@@ -39,7 +40,7 @@ class Scheduler:
 
     def add_note(self, tick: float, end_tick: float, pitch: int, velocity: int) -> None:
         self._seq += 1
-        heapq.heappush(self.heap, Event(tick, 1, self._seq, pitch, velocity))
+        heapq.heappush(self.heap, Event(tick, 1, self._seq, pitch, velocity, end_tick))
         heapq.heappush(self.heap, Event(end_tick, 0, self._seq, pitch, 0))
 
     def next_time(self) -> float | None:
@@ -49,15 +50,17 @@ class Scheduler:
         return self.clock.time_of(self.heap[0].tick)
 
     def due(self, now: float) -> list[Event]:
-        """Pop every event whose time has come; note-ons later than LATE_LIMIT are dropped
-        (with their note-offs played as usual, which are harmless)."""
+        """Pop every event whose time has come. A note-on later than LATE_LIMIT, or whose
+        note-off is already due (it would sound for no time at all), is dropped and counted
+        with its note-off: never a catch-up burst, never a zero-length note."""
         out: list[Event] = []
         if not self.clock.running:
             return out
         heap = self.heap
         while heap and self.clock.time_of(heap[0].tick) <= now:
             event = heapq.heappop(heap)
-            if event.is_on and now - self.clock.time_of(event.tick) > LATE_LIMIT:
+            if event.is_on and (now - self.clock.time_of(event.tick) > LATE_LIMIT
+                                or self.clock.time_of(event.end) <= now):
                 self.missed += 1
                 self._drop_off(event.seq)
                 continue
