@@ -179,7 +179,7 @@ def test_verbose_logs_each_answer(jack_server):
     daemon.stop()
     peer.close()
     heard = [p for _t, _ch, p in peer.notes()[0]]
-    assert len(logged) >= 4 and heard == logged, (logged, heard)  # the log is what was played
+    assert len(logged) >= 2 and heard == logged, (logged, heard)  # the log is what was played
 
 
 def test_api_auto_falls_back_to_jack_without_an_alsa_sequencer(jack_server):
