@@ -73,10 +73,10 @@ class CallResponse(Mode):
     def __init__(self) -> None:
         self.prepared: tuple[tuple, Plan] | None = None  # (call key, plan) searched ahead
 
-
     def rewind(self) -> None:
         """The timeline jumped or stopped: a plan made for the old position is not played."""
         self.prepared = None
+
     def heard(self, imp: Improviser, tick: float, channel: int, pitch: int) -> None:
         if imp.state == State.ANSWERING:
             imp.interrupt()  # playing over the answer stops it; the notes start a new call
