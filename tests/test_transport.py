@@ -138,7 +138,7 @@ def test_after_a_locate_no_note_is_late_none_bunched_none_of_zero_length(while_r
     rig = DawRig()
     rig.daw(0.0, START)
     t = rig.pass_of(0.0, bars=3)  # the call (bars 1-2), then silence: its answer is planned
-    assert rig.imp.prepared is not None or rig.imp.status.answers
+    assert rig.imp.mode.prepared is not None or rig.imp.status.answers
     if while_rolling:  # STOP + START at once: a locate to bar 1 while the answer is due
         rig.daw(t, STOP)
         rig.daw(t + 0.002, START)
