@@ -8,8 +8,9 @@ vectors inside the TensorFlow graph, so nothing of size vocabulary x windows is 
 
 Window `s` holds input tokens `s .. s+Tx-1`, targets `s+1 .. s+Tx` and the conditioning of
 steps `s .. s+Tx-1` (each describing where its target starts). Windows never cross a solo.
-The validation split never shares a window with training: whole solos go to validation,
-or, with a single solo, its last contiguous stretch does.
+The validation split never shares a token with training: whole solos go to validation, or,
+in a small corpus (fewer than TIME_SPLIT_SOLOS solos), the last 15% of each solo by time
+does, and the training windows end before it.
 
 Chord dropout (training windows only, one draw per window) teaches the model the two ways
 the runtime conditions when nobody gives it chords:
@@ -36,7 +37,8 @@ from jazz_plugin.model.conditioning import (
 )
 from jazz_plugin.music.codec import Codec
 
-VALIDATION_FRACTION = 0.15  # share of solos (or of a lone solo's tokens) held out
+VALIDATION_FRACTION = 0.15  # share of solos (or of a small corpus's time) held out
+TIME_SPLIT_SOLOS = 10  # fewer solos than this: validate on the end of each, by time
 NO_CHORD_RATE = 0.10  # training windows with the chords removed: more = better without chords
 KEY_CHORD_RATE = 0.20  # training windows with the key chord for every chord (runtime w/o chords)
 RECORD_FIELDS = ("tokens", "chord", "next_chord", "ref_pc", "pos")
@@ -101,6 +103,7 @@ class Dataset:
     train_starts: np.ndarray  # int32 [m]
     val_starts: np.ndarray  # int32 [m_val]
     val_window_performer: list[str] = field(default_factory=list)  # [m_val]
+    split: str = "solo"  # "solo": whole solos held out; "time": the end of each solo
     _tf_records: dict | None = field(default=None, repr=False, compare=False)
 
     def tf_records(self) -> dict:
@@ -155,17 +158,47 @@ def _flatten(solos: Sequence[Any]) -> tuple[dict[str, np.ndarray], list[Span]]:
     return records, spans
 
 
+def time_cut(tokens: np.ndarray, durations: np.ndarray,
+             fraction: float = VALIDATION_FRACTION) -> int:
+    """Index of the first token that starts in the last `fraction` of a solo's time, the
+    time being the tokens' own durations (`durations`: ticks of each vocabulary entry)."""
+    ends = np.cumsum(durations[np.asarray(tokens, np.int64)])  # [n] end tick of each token
+    starts = ends - durations[np.asarray(tokens, np.int64)]
+    return int(np.searchsorted(starts, ends[-1] * (1 - fraction), side="left")) if len(
+        ends) else 0
+
+
+def split_by_time(spans: Sequence[Span], tokens: np.ndarray,
+                  durations: np.ndarray) -> tuple[list[Span], list[Span]]:
+    """Each solo cut in two at 85% of its time: training before, validation after.
+    The lists are aligned, one span each per solo (some may be too short for a window)."""
+    train, val = [], []
+    for s in spans:
+        cut = s.start + time_cut(tokens[s.start:s.stop], durations)
+        train.append(Span(s.name, s.performer, s.start, cut))
+        val.append(Span(s.name, s.performer, cut, s.stop))
+    return train, val
+
+
 def make_dataset(solos: Sequence[Any], n_values: int, tx: int, seed: int = 0,
-                 stride: int | None = None) -> Dataset:
-    """Index the solos' windows and split them by solo; refuses a Tx no solo can hold."""
+                 stride: int | None = None, durations: np.ndarray | None = None) -> Dataset:
+    """Index the solos' windows and split them; refuses a Tx no solo can hold.
+
+    With `durations` (ticks of each vocabulary entry), a corpus of fewer than
+    TIME_SPLIT_SOLOS solos is split by time (`split_by_time`); otherwise whole solos are
+    held out, or, with a single solo and no durations, its last 15% of tokens.
+    """
     records, spans = _flatten(solos)
     longest = max((s.stop - s.start for s in spans), default=0)
-    single = len(spans) == 1
+    by_time = durations is not None and len(spans) < TIME_SPLIT_SOLOS
+    single = len(spans) == 1 or by_time
     minimum = 2 * (tx + 1) if single else tx + 1
     if longest < minimum:
-        need = "a single solo of at least" if single else "a solo of at least"
+        need = "a single solo of at least" if len(spans) == 1 else "a solo of at least"
         raise CorpusError(f"--tx {tx} needs {need} {minimum} tokens; the longest has {longest}")
-    if single:
+    if by_time:
+        train, val = split_by_time(spans, records["tokens"], np.asarray(durations, np.int64))
+    elif single:
         s = spans[0]
         cut = s.start + int((s.stop - s.start) * (1 - VALIDATION_FRACTION))
         train = [Span(s.name, s.performer, s.start, cut)]
@@ -179,7 +212,7 @@ def make_dataset(solos: Sequence[Any], n_values: int, tx: int, seed: int = 0,
         raise CorpusError(f"--tx {tx} leaves no {which} window; use a smaller --tx or a "
                           f"larger corpus")
     return Dataset(records, tx, n_values, train, val, train_starts, val_starts,
-                   _performers(val, tx, stride))
+                   _performers(val, tx, stride), "time" if by_time else "solo")
 
 
 def make_eval_set(solos: Sequence[Any], n_values: int, tx: int,

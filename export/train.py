@@ -68,6 +68,8 @@ class TrainResult:
     first_epoch: int = 0  # epochs already done when this run began (a resumed run: > 0)
     tokens_per_s: float = 0.0  # training tokens/s over all workers, after the first epoch
     replicas: int = 1  # replicas in sync (workers x local devices)
+    last_epoch: int = 0  # epochs done when training ended (below --epochs: stopped early)
+    steps: int = 0  # optimizer steps this run took
 
 
 @dataclass
@@ -106,6 +108,14 @@ def data_fingerprint(ds: Dataset) -> str:
     return h.hexdigest()[:12]
 
 
+def weights_fingerprint(weights: list[np.ndarray]) -> str:
+    """A short hash of a base model's weights: a resumed fine-tuning run must match it."""
+    h = hashlib.sha256()
+    for w in weights:
+        h.update(np.ascontiguousarray(w, np.float32).tobytes())
+    return h.hexdigest()[:12]
+
+
 def token_nll(model: keras.Model, inputs, y, training: bool):
     """Per-token cross-entropy [B, Tx] of the fused or unrolled model on one batch."""
     probs = model(inputs, training=training)
@@ -119,15 +129,20 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
           batch_size: int | None = None, dropout: float | None = None,
           strategy: tf.distribute.Strategy | None = None,
           checkpoints: Checkpoints | None = None, resume: bool = False,
-          cluster: Cluster | None = None) -> TrainResult:
-    """Train from a fresh initialisation, or from `checkpoints` with `resume`.
+          cluster: Cluster | None = None, init: list[np.ndarray] | None = None,
+          patience: int | None = None) -> TrainResult:
+    """Train from a fresh initialisation, from a base model's weights (`init`: LSTM kernel,
+    recurrent kernel, bias, densor kernel, bias; fine-tuning), or from `checkpoints` with
+    `resume`.
 
     Deterministic for a given seed on one machine; the data order depends on (seed, epoch)
     only, so a resumed run ends where an uninterrupted one would. `lr`, `batch_size` and
     `dropout` default (None) to LEARNING_RATE, BATCH_SIZE (or all the windows of a tinier
     corpus), DROPOUT; `batch_size` is global, split over the replicas. `strategy` is a
     tf.distribute strategy (default: none); `cluster` says where this process stands in a
-    multi-worker run (its log lines say which worker; a lost worker is named).
+    multi-worker run (its log lines say which worker; a lost worker is named). `patience`
+    stops early once that many epochs in a row fail to beat the best validation loss (every
+    worker computes the same validation, so all stop together).
     """
     lr = LEARNING_RATE if lr is None else lr
     p = DROPOUT if dropout is None else dropout
@@ -142,9 +157,14 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
     steps = steps_per_epoch(ds, bs)
     settings = {"n_values": n_values, "n_a": n_a, "tx": tx, "lr": lr, "batch_size": bs,
                 "dropout": p, "seed": seed, "unrolled": unrolled, "data": data_fingerprint(ds)}
+    if init is not None:  # a resumed fine-tuning run must start from the same base
+        settings["init"] = weights_fingerprint(init)
     keras.utils.set_random_seed(seed)
     with strategy.scope():
         LSTM_cell, densor, reshaper = make_layers(n_values, n_a, dropout=p)
+        if init is not None:  # before fused_model copies LSTM_cell's weights
+            LSTM_cell.set_weights(init[:3])
+            densor.set_weights(init[3:])
         if unrolled:
             model, trained = djmodel(tx, LSTM_cell, densor, reshaper), [LSTM_cell, densor]
         else:
@@ -181,6 +201,9 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
         return strategy.reduce("SUM", strategy.run(step, args=next(iterator)), axis=None)
 
     validate = _validator(model, ds, n_a)
+    if init is not None and first == 0:  # the base is epoch 0: kept unless an epoch beats it
+        history.best_val, history.best_epoch = validate(), 0
+        history.best_weights = [w for layer in trained for w in layer.get_weights()]
     start = time.perf_counter()
     epoch_times: list[float] = []
     try:
@@ -202,6 +225,12 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
             if verbose:
                 _print_epoch(label, epoch, epochs, loss, val, history.best_epoch,
                              epoch_times, time.perf_counter() - epoch_start)
+            if patience and epoch + 1 - history.best_epoch >= patience and epoch + 1 < epochs:
+                if verbose:
+                    print(f"{label}stopped early after epoch {epoch + 1}: validation has not "
+                          f"improved for {patience} epochs (best: epoch {history.best_epoch})",
+                          file=sys.stderr, flush=True)
+                break
     except KeyboardInterrupt:
         print(f"{label}interrupted; {_saved_note(checkpoints)}", file=sys.stderr, flush=True)
         raise
@@ -222,6 +251,8 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
     hyper = {"n_a": n_a, "tx": tx, "lr": lr, "batch_size": bs, "dropout": p, "epochs": epochs,
              "best_epoch": history.best_epoch, "unrolled": unrolled, "seed": seed,
              "replicas": replicas}
+    if patience:
+        hyper["patience"] = patience
     # after the first epoch (which includes tracing), unless there was only one
     timed = max(1, len(epoch_times) - 1)
     run_s = (epoch_times[-1] - (epoch_times[0] if len(epoch_times) > 1 else 0.0)
@@ -231,7 +262,8 @@ def train(ds: Dataset, n_values: int, n_a: int, epochs: int = EPOCHS, unrolled: 
     return TrainResult(LSTM_cell, densor, reshaper, *ends,
                        history.losses[-1], history.best_epoch, history.best_val, epoch_times,
                        history.losses[first:], hyper, peak_rss_mb(), first,
-                       tokens / run_s if run_s > 0 else 0.0, replicas)
+                       tokens / run_s if run_s > 0 else 0.0, replicas,
+                       len(history.losses), len(epoch_times) * steps)
 
 
 def _snapshot(epoch: int, model: keras.Model, optimizer: keras.optimizers.Optimizer,

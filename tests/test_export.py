@@ -346,7 +346,9 @@ def test_export_from_a_midi_folder_skips_and_reports_bad_files(tmp_path):
     assert "chord tones on beats 1 and 3" in proc.stdout
     assert (tmp_path / "out" / "model.onnx").exists()
     assert (tmp_path / "out" / "model.weights.h5").exists()
-    assert "held-out solos (validation split, by solo); NLL/token: lower is better" in proc.stdout
+    # 3 solos: each one's last 15% by time is validation
+    assert "validation: the last 15% of each solo by time; n-grams trained on the training " \
+        "part; NLL/token: lower is better" in proc.stdout
     assert "bigram" in proc.stdout  # the quality table
     epochs = [ln for ln in proc.stderr.splitlines() if ln.startswith("epoch")]
     assert len(epochs) == 1 and "val" in epochs[0] and "ETA" in epochs[0]
