@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from jazz_plugin.offline.tables import table
+
 
 @dataclass
 class Row:
@@ -52,14 +54,12 @@ def _fmt(v: float) -> str:
 
 
 def render(rows: list[Row]) -> str:
-    """A Markdown table (readable in a terminal, pasteable into the README)."""
-    lines = ["| section | measure | median | p99 | unit | ratio | note |",
-             "| --- | --- | ---: | ---: | --- | ---: | --- |"]
-    for r in rows:
-        ratio = "-" if math.isnan(r.ratio) else f"{r.ratio:.2f}x"
-        lines.append(f"| {r.section} | {r.name} | {_fmt(r.median)} | {_fmt(r.p99)} | {r.unit} "
-                     f"| {ratio} | {r.note} |")
-    return "\n".join(lines)
+    """A Markdown table (readable in a terminal, pasteable into the docs)."""
+    return "\n".join(table(
+        ["section", "measure", "median", "p99", "unit", "ratio", "note"],
+        [[r.section, r.name, _fmt(r.median), _fmt(r.p99), r.unit,
+          "-" if math.isnan(r.ratio) else f"{r.ratio:.2f}x", r.note] for r in rows],
+        markdown=True, align="llrrlrl"))
 
 
 def write_json(rows: list[Row], path: str, argv: list[str]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from jazz_plugin.atomic import replacing
 from jazz_plugin.errors import ConfigError
 
 KEEP = 2  # epochs kept on disk
@@ -56,17 +57,8 @@ class Checkpoints:
                     for i, a in enumerate(arrays)}
         contents["state"] = np.array(json.dumps(dict(saved.state, epoch=saved.epoch)))
         final = self.path(saved.epoch)
-        tmp = f"{final}.partial"
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, **contents)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
-        except BaseException:  # a full disk, or Ctrl-C mid-write: no half file left
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        with replacing(final) as tmp, open(tmp, "wb") as f:  # no half file, whatever happens
+            np.savez(f, **contents)
         for old in self.epochs()[:-KEEP]:
             os.remove(self.path(old))
 

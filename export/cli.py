@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from jazz_plugin.atomic import replacing
 from jazz_plugin.corpus.cache import DEFAULT, peak_rss_mb
 from jazz_plugin.corpus.wjazzd import licence_line
 from jazz_plugin.errors import ConfigError
@@ -326,10 +327,5 @@ def save_weights(result: TrainResult, path: str) -> None:
     """
     from .model import step_model
 
-    tmp = f"{path}.partial.weights.h5"  # Keras insists on the .weights.h5 ending
-    try:
+    with replacing(path, ".weights.h5") as tmp:  # Keras insists on the .weights.h5 ending
         step_model(result.LSTM_cell, result.densor, result.reshaper).save_weights(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

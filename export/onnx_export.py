@@ -8,8 +8,6 @@ metadata_props. The daemon loops this graph, carrying (h, c).
 
 from __future__ import annotations
 
-import os
-
 from .model import import_tensorflow_quietly
 
 import_tensorflow_quietly()
@@ -19,6 +17,7 @@ import tensorflow as tf  # noqa: E402
 import tf2onnx  # noqa: E402
 from keras import layers  # noqa: E402
 
+from jazz_plugin.atomic import replacing  # noqa: E402
 from jazz_plugin.model.conditioning import COND_WIDTH  # noqa: E402
 from jazz_plugin.model.modelinfo import OUTPUTS, ModelInfo  # noqa: E402
 
@@ -100,10 +99,5 @@ def to_onnx(LSTM_cell: layers.LSTM, densor: layers.Dense, info: ModelInfo,
 
 def save_onnx(model: onnx.ModelProto, path: str) -> None:
     """Write atomically: a half-written model file never replaces a good one."""
-    tmp = f"{path}.partial"
-    try:
+    with replacing(path) as tmp:
         onnx.save(model, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

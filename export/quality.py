@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jazz_plugin.offline.tables import table
+
 SMOOTHING_KS = (1.0, 0.1, 0.01)  # add-k values tried; each baseline keeps its best on validation
 # (trigram, bigram, unigram) weights tried for the interpolated trigram; it keeps its best
 INTERPOLATION = ((0.6, 0.3, 0.1), (0.4, 0.4, 0.2), (0.3, 0.5, 0.2), (0.2, 0.5, 0.3))
@@ -184,10 +186,9 @@ def interpolated_score(train: Sequence[Sequence[int]], x_ids: np.ndarray, y_ids:
 
 def quality_table(scores: list[Score], title: str = "", first: str = "model") -> str:
     """A plain-text table of scores under an optional title line, in the order given."""
-    width = max([22, len(first)] + [len(s.name) for s in scores])
     lines = [title] if title else []
-    lines += [f"{first:<{width}} {'NLL/token':>10} {'accuracy':>9}"]
-    lines += [f"{s.name:<{width}} {s.nll:>10.3f} {s.accuracy:>9.3f}" for s in scores]
+    lines += table([first, "NLL/token", "accuracy"],
+                   [[s.name, f"{s.nll:.3f}", f"{s.accuracy:.3f}"] for s in scores])
     return "\n".join(lines)
 
 

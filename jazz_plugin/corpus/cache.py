@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from jazz_plugin.atomic import replacing
 from jazz_plugin.corpus.solo import PackedChanges, Solo
 from jazz_plugin.errors import ConfigError, CorpusError, JazzError
 from jazz_plugin.model import conditioning
@@ -241,17 +242,8 @@ def write_entry(path: str, key: str, task: FileTask, result: FileResult) -> None
     buffer = io.BytesIO()
     np.savez(buffer, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(buffer.getbuffer())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
+    with replacing(path) as tmp, open(tmp, "wb") as f:
+        f.write(buffer.getbuffer())
 
 
 def read_entry(path: str, key: str, task: FileTask) -> FileResult:

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 import mido
 
 from jazz_plugin.errors import MidiFileError
-from jazz_plugin.model.conditioning import TICKS_PER_BAR, mask_pcs
-from jazz_plugin.music.codec import TICKS_PER_QUARTER, Note
+from jazz_plugin.model.conditioning import mask_pcs
+from jazz_plugin.music.codec import Note
+from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_QUARTER
 from jazz_plugin.music.harmony import Changes, Chord, chord_from_mask
 
 DRUM_CHANNEL = 9  # MIDI channel 10, zero-based

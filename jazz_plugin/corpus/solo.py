@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jazz_plugin.model.conditioning import TICKS_PER_BAR
 from jazz_plugin.music.codec import Codec, Note
+from jazz_plugin.music.grid import TICKS_PER_BAR
 from jazz_plugin.music.harmony import Changes, Chord, estimate_key
 
 NONE_PC = -1  # roots/basses arrays: no root (NC) or no slash bass

@@ -34,8 +34,8 @@ from jazz_plugin.corpus.cache import (
 )
 from jazz_plugin.corpus.solo import Solo, encode_solo
 from jazz_plugin.errors import CorpusError
-from jazz_plugin.model.conditioning import BEATS_PER_BAR, TICKS_PER_BAR, TICKS_PER_BEAT
 from jazz_plugin.music.codec import DURATIONS, Codec, quantize
+from jazz_plugin.music.grid import BEATS_PER_BAR, TICKS_PER_BAR, TICKS_PER_BEAT
 from jazz_plugin.music.harmony import Changes, parse_jazzomat
 
 WJAZZD_LICENCE = "Trained on the Weimar Jazz Database (Jazzomat Research Project), ODbL 1.0."

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import deque
 
 from jazz_plugin.live.form import FormLearner
-from jazz_plugin.model.conditioning import TICKS_PER_BEAT, pcs_mask
+from jazz_plugin.model.conditioning import pcs_mask
 from jazz_plugin.music.codec import Note
+from jazz_plugin.music.grid import TICKS_PER_BEAT
 from jazz_plugin.music.harmony import (
     Changes,
     chord_from_mask,

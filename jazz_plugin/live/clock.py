@@ -17,9 +17,8 @@ from jazz_plugin.live.midispec import (
     STOP,
 )
 from jazz_plugin.live.timebase import ClockEvent
-from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_BEAT, TICKS_PER_QUARTER
+from jazz_plugin.music.grid import TICKS_PER_QUARTER
 
-__all__ = ["TICKS_PER_BAR", "TICKS_PER_BEAT", "ClockEvent", "ExternalClock", "InternalClock"]
 TICKS_PER_PULSE = TICKS_PER_QUARTER / PULSES_PER_QUARTER
 FIT_PULSES = 48  # pulses (two beats) in the tick -> time line fit; more = smoother, slower
 JUMP_PULSES = 4  # pulses in a row off the fit, each further off than the last: a new tempo

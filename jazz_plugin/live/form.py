@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from jazz_plugin.model.conditioning import TICKS_PER_BAR
+from jazz_plugin.music.grid import TICKS_PER_BAR
 from jazz_plugin.music.harmony import Changes, chord_from_mask
 
 FORMS = (4, 8, 12, 16, 32)  # bars: loops, the blues, AABA; the shortest that fits wins

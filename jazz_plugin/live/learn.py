@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Callable
 
+from jazz_plugin.atomic import replacing
 from jazz_plugin.errors import ConfigError
 from jazz_plugin.live.controls import (
     BY_NAME,
@@ -59,18 +59,8 @@ def save_cc(path: str, mapping: dict[str, int]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".jazz-learn-", suffix=".toml", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(new)
-                f.flush()
-                os.fsync(f.fileno())
-            if os.path.exists(path):
-                os.chmod(tmp, os.stat(path).st_mode & 0o777)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        with replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            f.write(new)
     except OSError as e:
         raise ConfigError(f"cannot write config {path!r} ({e.strerror})") from None
     written = load_config(path).get("cc", {})

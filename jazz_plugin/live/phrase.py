@@ -11,11 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from jazz_plugin.music.codec import TICKS_PER_QUARTER
+from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_QUARTER
 
 MAX_CALL_NOTES = 256  # a longer call keeps its latest notes
 STUCK_BARS = 2  # a note held this long with no other input no longer blocks the phrase end
-TICKS_PER_BAR = 4 * TICKS_PER_QUARTER
 
 
 @dataclass

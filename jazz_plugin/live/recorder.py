@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 
 import mido
 
+from jazz_plugin.atomic import replacing
 from jazz_plugin.corpus.midifile import CHORD_CHANNEL, CHORD_VELOCITY, chord_blocks
 from jazz_plugin.errors import ConfigError
-from jazz_plugin.live.clock import TICKS_PER_BAR, TICKS_PER_BEAT
 from jazz_plugin.live.midispec import DRUM_CHANNEL, NOTE_OFF, NOTE_ON, channel, kind
 from jazz_plugin.live.midistream import MidiStream
+from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_BEAT
 from jazz_plugin.music.harmony import Changes, chord_from_mask
 
 FILE_TICKS_PER_BEAT = 480  # the file's resolution: 40 per grid tick
@@ -188,18 +188,8 @@ def _meta_track(name: str, events: list[tuple[int, int, mido.Message]]) -> mido.
 
 def _save_atomically(mid: mido.MidiFile, path: str) -> None:
     """A temporary file in the same folder, flushed to disk, then renamed over `path`."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".record-", suffix=".mid", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            mid.save(file=f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with replacing(path) as tmp, open(tmp, "wb") as f:
+        mid.save(file=f)
 
 
 def check_record_path(path: str) -> None:

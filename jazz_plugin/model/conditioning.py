@@ -27,13 +27,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from jazz_plugin.music.grid import BEATS_PER_BAR, TICKS_PER_BAR, TICKS_PER_BEAT
+
 COND_LAYOUT = "relchord12-nextchord12-beat4-tick12-nochord1"
 COND_VERSION = 1
 COND_WIDTH = 41
 CHORD, NEXT_CHORD, BEAT, TICK, NO_CHORD = 0, 12, 24, 28, 40  # slice starts
-TICKS_PER_BEAT = 12  # the codec's grid
-BEATS_PER_BAR = 4
-TICKS_PER_BAR = TICKS_PER_BEAT * BEATS_PER_BAR
 FULL_MASK = 0xFFF
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-TICKS_PER_QUARTER = 12  # grid resolution: 3 = sixteenth, 4 = eighth triplet
+from jazz_plugin.music.grid import TICKS_PER_QUARTER as TICKS_PER_QUARTER  # the codec's grid
+
 DURATIONS = (2, 3, 4, 6, 8, 9, 12, 16, 18, 24, 36, 48)  # duration classes, in ticks
 MAX_INTERVAL = 12  # larger leaps are folded by octaves into [-12, +12]
 CODEC_NAME = "interval-duration"

@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jazz_plugin.music.codec import Note
+from jazz_plugin.music.figures import chord_tones_on_1_and_3, grams, intervals, rhythm_cells
 
-TICKS_PER_BEAT = 12
-STRONG_BEAT = 2 * TICKS_PER_BEAT  # beats 1 and 3 of a 4/4 bar
 develop = 0.5  # 0 = ignore the call .. 1 = stay close to it
 ECHO_LOW, ECHO_HIGH = 0.05, 0.7  # echo targets at develop 0 and 1
 ECHO_BAND = 0.15  # distance from the target that costs nothing
@@ -32,35 +31,10 @@ HARMONY_TARGET, HARMONY_BAND = 0.65, 0.10
 WEIGHTS = {"harmony": 1.0, "echo": 1.0, "variety": 0.5}
 
 
-def intervals(notes: Sequence[Note]) -> list[int]:
-    return [b.pitch - a.pitch for a, b in zip(notes, notes[1:])]
-
-
-def grams(seq: Sequence, n: int) -> list[tuple]:
-    return [tuple(seq[i:i + n]) for i in range(len(seq) - n + 1)]
-
-
-def rhythm_cells(notes: Sequence[Note]) -> list[tuple[int, ...]]:
-    """Onset positions within each beat that has notes, as a tuple per beat."""
-    beats: dict[int, list[int]] = {}
-    for n in notes:
-        beats.setdefault(n.start // TICKS_PER_BEAT, []).append(n.start % TICKS_PER_BEAT)
-    return [tuple(v) for _, v in sorted(beats.items())]
-
-
 def chord_tone_share(notes: Sequence[Note], harmony) -> float | None:
     """Share of notes starting on beats 1 and 3 that are chord tones (None: no such note or
-    no harmony known there)."""
-    hits = total = 0
-    for n in notes:
-        if n.start % STRONG_BEAT:
-            continue
-        chord, _next = harmony.at(n.start) if harmony is not None else (0, 0)
-        if not chord:
-            continue
-        total += 1
-        hits += chord >> (n.pitch % 12) & 1
-    return hits / total if total else None
+    no harmony known there): the figure `evaluate` reports, as a number."""
+    return chord_tones_on_1_and_3(notes, harmony).value
 
 
 def echo(candidate: Sequence[Note], call: Sequence[Note]) -> float:

@@ -24,7 +24,8 @@ import numpy as np
 from pychord import Chord as PyChord
 
 from jazz_plugin.errors import ConfigError, JazzError
-from jazz_plugin.model.conditioning import TICKS_PER_BAR, TICKS_PER_BEAT, mask_pcs, pcs_mask
+from jazz_plugin.model.conditioning import mask_pcs, pcs_mask
+from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_BEAT
 
 PC_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  # key/chord names
 NATURALS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}

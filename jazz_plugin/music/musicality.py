@@ -9,7 +9,7 @@ hits over the sum of counts (every note or token weighs the same, whatever its s
 
 - chord tones on beats 1 and 3: notes whose onset is on beat 1 or 3 (tick % 24 == 0)
   whose pitch class is in the chord sounding there; notes where no chord is known are not
-  counted (`develop.chord_tone_share`, the daemon's own scorer, counted);
+  counted (`figures.chord_tones_on_1_and_3`, which the answer search scores with too);
 - in key: notes whose pitch class is in the scale of a key (`Key.in_key_share`); evaluate
   takes the key Krumhansl-Schmuckler estimates from the opening (or the call);
 - distinct interval 4-grams: distinct 4-grams of successive note intervals over all of
@@ -27,43 +27,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jazz_plugin.model.conditioning import TICKS_PER_BEAT
 from jazz_plugin.music.codec import Codec, Note
-from jazz_plugin.music.develop import STRONG_BEAT, grams, intervals
+from jazz_plugin.music.figures import Share, chord_tones_on_1_and_3, grams, intervals
+from jazz_plugin.music.grid import TICKS_PER_BEAT
 from jazz_plugin.music.harmony import Key
+
+__all__ = ["Figures", "Loop", "Share", "chord_tones_on_1_and_3", "distinct_grams", "exact_loop",
+           "in_key", "on_the_beat", "rest_tokens"]
 
 GRAM = 4  # interval n-gram length for the variety figure
 LOOP_REPEATS = 2  # a loop repeats its figure at least this many times in a row ...
 LOOP_MIN_TOKENS = 16  # ... over at least this many tokens (so 8 equal notes are no loop)
 LOOP_SPAN = 64  # the issue's check: no exact loop in this many argmax tokens
-
-
-@dataclass(frozen=True)
-class Share:
-    """`hits` of `total`; adds up over lines. `value` is None when nothing was counted."""
-
-    hits: int = 0
-    total: int = 0
-
-    def __add__(self, other: Share) -> Share:
-        return Share(self.hits + other.hits, self.total + other.total)
-
-    @property
-    def value(self) -> float | None:
-        return self.hits / self.total if self.total else None
-
-
-def chord_tones_on_1_and_3(notes: Sequence[Note], harmony) -> Share:
-    """Notes starting on beat 1 or 3 that are tones of the chord there (no chord: not counted)."""
-    hits = total = 0
-    for n in notes:
-        if n.start % STRONG_BEAT:
-            continue
-        chord, _next = harmony.at(n.start) if harmony is not None else (0, 0)
-        if chord:
-            total += 1
-            hits += chord >> (n.pitch % 12) & 1
-    return Share(hits, total)
 
 
 def in_key(notes: Sequence[Note], key: Key) -> Share:

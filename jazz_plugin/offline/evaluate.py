@@ -37,15 +37,17 @@ from jazz_plugin.corpus.solo import Solo, encode_solo, token_end_ticks
 from jazz_plugin.corpus.wjazzd import load_wjazzd
 from jazz_plugin.errors import ConfigError, CorpusError, MidiFileError
 from jazz_plugin.live.chordsource import Harmony
-from jazz_plugin.model.conditioning import TICKS_PER_BAR, TICKS_PER_BEAT, cond_matrix
+from jazz_plugin.model.conditioning import cond_matrix
 from jazz_plugin.model.engine import START, Engine
 from jazz_plugin.model.planner import AnswerPlanner, AnswerRules
 from jazz_plugin.model.sampling import Sampler
 from jazz_plugin.model.voice import Voice
-from jazz_plugin.music.codec import TICKS_PER_QUARTER, Codec, Note, quantize
+from jazz_plugin.music.codec import Codec, Note, quantize
+from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_BEAT, TICKS_PER_QUARTER
 from jazz_plugin.music.harmony import Key, estimate_key, pc_name
 from jazz_plugin.music.musicality import LOOP_SPAN, Figures, Share, in_key
 from jazz_plugin.offline.generate import improvise
+from jazz_plugin.offline.tables import table
 
 opening_bars = options.OPENING_BARS  # bars of each solo heard before it continues
 continue_bars = options.CONTINUE_BARS  # bars it plays after them (the human's same bars)
@@ -366,14 +368,6 @@ def _v(x: Share | float | None) -> str:
     return "-" if value is None or value != value else f"{value:.2f}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-aligned first column, right-aligned figures."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return ["  ".join(f"{c:<{w}}" if i == 0 else f"{c:>{w}}"
-                      for i, (c, w) in enumerate(zip(row, widths)))
-            for row in [header, *rows]]
-
-
 def sampling_text(sampler: Sampler) -> str:
     if sampler.argmax:
         return "argmax"
@@ -389,14 +383,14 @@ def model_text(engine: Engine) -> str:
             f"{conditioning})")
 
 
-def fit_table(engine: Engine, solos: Sequence[Solo], fits: Sequence[Fit], label: str,
+def fittable(engine: Engine, solos: Sequence[Solo], fits: Sequence[Fit], label: str,
               context: str) -> str:
     total = sum(fits, Fit())
     how = ("non-overlapping windows of Tx input tokens, each from a zero state, as in "
            "training" if context == "window" else "each whole solo from one zero state")
     lines = [f"fit: teacher-forced on {len(solos)} solos ({how}); {label}",
              "NLL/token: lower is better; accuracy: the likeliest token is the next one"]
-    lines += _table(["model", "NLL/token", "accuracy", "tokens"],
+    lines += table(["model", "NLL/token", "accuracy", "tokens"],
                     [[os.path.basename(engine.path), f"{total.nll_per_token:.3f}",
                       f"{total.accuracy:.3f}", str(total.tokens)]])
     return "\n".join(lines)
@@ -412,7 +406,7 @@ FIGURE_ROWS = (  # (label, Figures attribute)
 )
 
 
-def continuation_table(conts: Sequence[Continuation], total: int, label: str,
+def continuationtable(conts: Sequence[Continuation], total: int, label: str,
                        opening: int, bars: int, sampler: Sampler) -> str:
     model = sum((c.model for c in conts), Figures())
     human = sum((c.human for c in conts), Figures())
@@ -425,10 +419,10 @@ def continuation_table(conts: Sequence[Continuation], total: int, label: str,
     rows = [[name, _v(getattr(model, attr)), _v(getattr(human, attr))]
             for name, attr in FIGURE_ROWS]
     rows.append(["notes played", str(model.notes), str(human.notes)])
-    return "\n".join(lines + _table(["figure", "model", "human"], rows))
+    return "\n".join(lines + table(["figure", "model", "human"], rows))
 
 
-def performer_table(solos: Sequence[Solo], fits: Sequence[Fit],
+def performertable(solos: Sequence[Solo], fits: Sequence[Fit],
                     conts: Sequence[Continuation]) -> str:
     """NLL and the two harmony figures per performer, the most solos first."""
     by: dict[str, list] = {}
@@ -446,10 +440,10 @@ def performer_table(solos: Sequence[Solo], fits: Sequence[Fit],
     header = ["performer", "solos", "NLL/token", "accuracy", "tones model", "human",
               "in key model", "human"]
     return "\n".join(["by performer (NLL/token: lower is better; chord tones on beats 1 "
-                      "and 3; in key of the opening)"] + _table(header, rows))
+                      "and 3; in key of the opening)"] + table(header, rows))
 
 
-def calls_table(results: CallResults, sampler: Sampler, settings: options.RunOptions) -> str:
+def callstable(results: CallResults, sampler: Sampler, settings: options.RunOptions) -> str:
     """The answers to the calls: the daemon's pick, a sampled line and an argmax line."""
     rows = []
     for name, figures in ((f"daemon's answer (best of {settings.candidates})", results.answers),
@@ -467,7 +461,7 @@ def calls_table(results: CallResults, sampler: Sampler, settings: options.RunOpt
              f"the daemon's answers are {settings.low}..{settings.high}, as long as the call; "
              f"in key = in the K-S key of the call; exact loop = a stretch of at least 16 "
              f"tokens repeating its figure twice"]
-    lines += _table(["answer", "in key", "distinct 4-grams", "rest tokens", "on the beat",
+    lines += table(["answer", "in key", "distinct 4-grams", "rest tokens", "on the beat",
                      "exact loops"], rows)
     lines.append("weakest keys (daemon's answers in key): "
                  + ", ".join(f"{k} {_v(s)}" for k, s in worst))
@@ -503,7 +497,7 @@ def continuation_report(engine: Engine, solos: Sequence[Solo], label: str,
         return (f"continuations: no solo is {opening + bars} bars long with "
                 f"{MIN_OPENING_NOTES} notes in its first {opening} bar(s); try fewer "
                 f"--opening-bars or --continue-bars"), conts
-    return continuation_table(conts, len(solos), label, opening, bars, sampler), conts
+    return continuationtable(conts, len(solos), label, opening, bars, sampler), conts
 
 
 def solo_report(engine: Engine, sampler: Sampler, solos: Sequence[Solo],
@@ -514,9 +508,9 @@ def solo_report(engine: Engine, sampler: Sampler, solos: Sequence[Solo],
     label = label or held_out_label(engine, solos)
     fits = fit(engine, solos, engine.info.tx if context == "window" else None)
     table, conts = continuation_report(engine, solos, label, sampler, opening, bars)
-    parts = [fit_table(engine, solos, fits, label, context), table]
+    parts = [fittable(engine, solos, fits, label, context), table]
     if by_performer:
-        parts.append(performer_table(solos, fits, conts))
+        parts.append(performertable(solos, fits, conts))
     return "\n\n".join(parts)
 
 
@@ -550,5 +544,5 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.calls:
         settings = options.RunOptions()
         print()
-        print(calls_table(answer_calls(engine, sampler, settings), sampler, settings))
+        print(callstable(answer_calls(engine, sampler, settings), sampler, settings))
     return 0

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
+from jazz_plugin.atomic import replacing
 from jazz_plugin.corpus.midifile import read_melody, write_line
 from jazz_plugin.errors import JazzError
 from jazz_plugin.live.chordsource import Harmony
@@ -76,12 +75,8 @@ def read_seed(path: str) -> list[Note]:
 def write_atomically(notes: list[Note], path: str, bpm: float,
                      changes: Changes | None = None) -> None:
     """Write the MIDI file under a temporary name first: no partial file on failure."""
-    tmp = f"{path}.partial"
     try:
-        write_line(notes, tmp, bpm=bpm, changes=changes)
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            write_line(notes, tmp, bpm=bpm, changes=changes)
     except OSError as e:
         raise JazzError(f"cannot write {path!r} ({e.strerror})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from jazz_plugin.errors import JazzError
-from jazz_plugin.music.codec import TICKS_PER_QUARTER, Note
+from jazz_plugin.music.codec import Note
+from jazz_plugin.music.grid import TICKS_PER_QUARTER
 
 
 def check_plotting() -> None:
