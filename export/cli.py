@@ -187,6 +187,8 @@ def _export(args: argparse.Namespace) -> int:
     checkpoints = Checkpoints(checkpoint_folder(args, cluster))
     check_writable(checkpoints.folder, "--checkpoints")  # before hours of training, not after
     codec = Codec()
+    # an explicit --from is read and checked before the corpus: a misfit fails at once
+    chosen = choose_base(args.base, codec, args.n_a, 0) if args.base is not None else None
     corpus, licence = load_corpus(args, codec)
     summary = corpus.summary
     print(f"corpus: {summary}", file=sys.stderr)
@@ -196,7 +198,7 @@ def _export(args: argparse.Namespace) -> int:
     del corpus  # the windows hold what training needs; the solos' notes are ~28 bytes a token
     print(split_note(ds, durations), file=sys.stderr)
     train_tokens = int(sum(s.stop - s.start for s in ds.train))
-    base, why = choose_base(args.base, codec, args.n_a, train_tokens)
+    base, why = chosen or choose_base(None, codec, args.n_a, train_tokens)
     print(f"starting point: {why}", file=sys.stderr)
     if base is not None and base.info.license:  # the base's data is in the weights too
         licence = f"{licence}; fine-tuned from a model {base.info.license[:1].lower()}" \

@@ -257,6 +257,7 @@ def test_export_from_a_base_file_fine_tunes_it_and_refuses_a_misfit_in_one_line(
     assert json.loads(meta["hyperparameters"])["base"] == "base.onnx"
     assert meta["license"] == ("trained on the user's own MIDI files; their licences apply; "
                                "fine-tuned from a model trained on test lines, CC0.")
-    error = one_error_line(jazz("export", "--midi", mid, "--from", path, "--n-a", "16",
-                                "--tx", "8", "--out", str(tmp_path / "o2"), "--no-cache"))
-    assert "has n_a 8, and --n-a asks for 16" in error
+    misfit = jazz("export", "--midi", mid, "--from", path, "--n-a", "16", "--tx", "8",
+                  "--out", str(tmp_path / "o2"), "--no-cache")
+    assert "has n_a 8, and --n-a asks for 16" in one_error_line(misfit)
+    assert "corpus:" not in misfit.stderr  # refused before the corpus is read
