@@ -1,12 +1,16 @@
 """Replanning an answer when a live chord changes under it (fake clock, real model)."""
 
+import io
+
 import numpy as np
 import pytest
 from test_improviser import SEC_PER_TICK, Rig
 
+from jazz_plugin.live import status as status_module
 from jazz_plugin.live.clock import InternalClock
 from jazz_plugin.live.replan import REPLAN_BUDGET
 from jazz_plugin.live.scheduler import Scheduler
+from jazz_plugin.live.status import StatusLine
 from jazz_plugin.music.harmony import Changes, parse_chord
 
 CHORDS = ["Dm7", "G7", "Cmaj7", "A7"]
@@ -109,3 +113,23 @@ def test_a_chord_sent_over_osc_under_the_answer_replans_it():
     tick = rig.imp.replanner.last_tick
     first = [p for t, p in rig.notes()[0] if t >= tick * SEC_PER_TICK - 1e-9][0]
     assert parse_chord("Cmaj7").mask >> (first % 12) & 1
+
+
+class Terminal(io.StringIO):
+    """What the status line writes to, as a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_status_line_shows_the_replan_and_the_learned_form(monkeypatch):
+    rig = Rig(mode="trade", trade_bars=2, chord_channel=2)
+    trade(rig, bars=8)
+    assert rig.imp.harmony.form.bars == 4
+    screen = Terminal()
+    monkeypatch.setattr(status_module.time, "monotonic",
+                        lambda: rig.imp.replanner.last_time + 0.5)
+    StatusLine(stream=screen).show(rig.imp, "in=a out=b", 0, 0)
+    line = screen.getvalue()
+    assert f"replanned at bar {rig.imp.replanner.last_bar} (2)" in line
+    assert "form 4 bars (learned)" in line

@@ -15,7 +15,7 @@ from collections import deque
 from jazz_plugin.live.form import FormLearner
 from jazz_plugin.model.conditioning import pcs_mask
 from jazz_plugin.music.codec import Note
-from jazz_plugin.music.grid import TICKS_PER_BEAT
+from jazz_plugin.music.grid import BEATS_PER_BAR, TICKS_PER_BEAT
 from jazz_plugin.music.harmony import (
     Changes,
     chord_from_mask,
@@ -29,7 +29,7 @@ CHORD_STALE_BARS = 2  # played chords older than this give way to the key estima
 KEY_MEMORY_NOTES = 64  # the key is estimated over this many recent input notes
 STRIKE_TICKS = 1.0  # keys struck within this many ticks of each other form one block chord
 HISTORY_CHANGES = 512  # chord changes remembered (for the form and the recording)
-STALE_TICKS = CHORD_STALE_BARS * 4 * TICKS_PER_BEAT
+STALE_TICKS = CHORD_STALE_BARS * BEATS_PER_BAR * TICKS_PER_BEAT
 
 
 def is_chord_input(chord_channel: int | None, split: int | None, ch: int, pitch: int) -> bool:

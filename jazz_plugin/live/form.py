@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from jazz_plugin.music.grid import TICKS_PER_BAR
+from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_BEAT
 from jazz_plugin.music.harmony import Changes, chord_from_mask
 
 FORMS = (4, 8, 12, 16, 32)  # bars: loops, the blues, AABA; the shortest that fits wins
@@ -27,7 +27,7 @@ MAX_SLOTS = 2 * 2 * max(FORMS) + 8  # half bars remembered: two of the longest f
 MAX_GAP = 16  # half bars: a longer step forward is a jump, not time passing
 QUIET_SLOTS = 4  # half bars with no played chord after which a learned form is dropped
 SETTLE = 1.0  # ticks a struck chord is left to settle (its keys arrive one by one)
-EARLY_LATE = TICKS_PER_BAR // 4  # a chord struck this near a change of the form is that one
+EARLY_LATE = TICKS_PER_BEAT  # a chord struck this near a change of the form is that one
 
 
 def similar(a: int, b: int) -> bool:

@@ -23,7 +23,7 @@ from jazz_plugin.corpus.midifile import CHORD_CHANNEL, CHORD_VELOCITY, chord_blo
 from jazz_plugin.errors import ConfigError
 from jazz_plugin.live.midispec import DRUM_CHANNEL, NOTE_OFF, NOTE_ON, channel, kind
 from jazz_plugin.live.midistream import MidiStream
-from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_BEAT
+from jazz_plugin.music.grid import BEATS_PER_BAR, TICKS_PER_BAR, TICKS_PER_BEAT
 from jazz_plugin.music.harmony import Changes, chord_from_mask
 
 FILE_TICKS_PER_BEAT = 480  # the file's resolution: 40 per grid tick
@@ -152,7 +152,8 @@ class Recorder:
 
     def _conductor(self, origin: float, end: float) -> mido.MidiTrack:
         """Time signature, tempo changes and a marker at every bar line (the DAW's bar)."""
-        events = [(0, 0, mido.MetaMessage("time_signature", numerator=4, denominator=4))]
+        meter = mido.MetaMessage("time_signature", numerator=BEATS_PER_BAR, denominator=4)
+        events = [(0, 0, meter)]
         for tick, bpm in self.tempos or [(origin, self.clock.bpm)]:
             at = max(0, round((tick - origin) * SCALE))
             events.append((at, 1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from jazz_plugin.live.scheduler import Scheduler
 from jazz_plugin.live.timebase import Clock
 from jazz_plugin.model.planner import AnswerPlanner, AnswerRules, Plan
-from jazz_plugin.music.grid import TICKS_PER_BAR
+from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_BEAT
 
 REPLAN_BUDGET = 0.100  # seconds kept clear for a replan: above its p99 over 2 bars (bench)
 SETTLE_TICKS = 1.0  # a chord struck is left this long for all its keys to arrive
@@ -102,4 +102,4 @@ class Replanner:
         self.last_bar = int(tick // TICKS_PER_BAR) + 1
         self.last_tick = tick
         self.log(f"replanned from bar {self.last_bar} beat "
-                 f"{int(tick % TICKS_PER_BAR) // (TICKS_PER_BAR // 4) + 1}: the chord changed")
+                 f"{int(tick % TICKS_PER_BAR) // TICKS_PER_BEAT + 1}: the chord changed")
