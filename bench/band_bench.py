@@ -18,6 +18,9 @@ import time
 import numpy as np
 
 from jazz_plugin.corpus.midifile import read_solo_parts
+from jazz_plugin.live.clock import InternalClock
+from jazz_plugin.live.improviser import Improviser
+from jazz_plugin.live.output import Output
 from jazz_plugin.live.replan import REPLAN_BUDGET
 from jazz_plugin.model.engine import Engine
 from jazz_plugin.model.planner import AnswerPlanner, AnswerRules
@@ -26,7 +29,14 @@ from jazz_plugin.model.voice import Voice
 from jazz_plugin.music.codec import Note
 from jazz_plugin.music.harmony import parse_chart
 from jazz_plugin.options import RunOptions
-from testrig.trade import CALL, CHART, trade_session
+from testrig.trade import (
+    CALL,
+    CHART,
+    CHORD_CHANNEL,
+    call_events,
+    comp_events,
+    trade_session,
+)
 
 from .table import Row, stats
 
@@ -82,6 +92,53 @@ class _Keyless:
 
     def assume(self, notes) -> None:
         pass
+
+
+def replan_effect_rows(seeds: int) -> list[Row]:
+    """The first trade of the probe, before any form can be learned, on a fake clock with
+    the shipped model: the chart given as `--changes`, then the chords comped live (planned
+    over G7; Cmaj7 and A7 an eighth early under the answer) without replanning, then with
+    it; chord tones on beats 1 and 3 of the answers, over `seeds` seeds."""
+    rows, base = [], None
+    for how in ("chart (--changes)", "live chords, no replan", "live chords, replanned"):
+        strong = tones = 0
+        for seed in range(seeds):
+            s, t = _first_trade(seed, how)
+            strong, tones = strong + s, tones + t
+        share = tones / strong if strong else float("nan")
+        base = base or share
+        rows.append(Row("harmony, first trade", how, share, float("nan"), "share",
+                        share / base, f"{tones}/{strong} notes on beats 1 and 3, {seeds} "
+                        "seeds, fake clock, no form learned yet"))
+    return rows
+
+
+def _first_trade(seed: int, how: str) -> tuple[int, int]:
+    """(answer notes on beats 1 and 3, chord tones among them) of one first trade."""
+    clock = InternalClock(120, 0.0)
+    played: list[tuple[float, int]] = []
+    output = Output(lambda _m: None, 0)
+    chart = how.startswith("chart")
+    options = (RunOptions(mode="trade", trade_bars=2, changes=CHART) if chart else
+               RunOptions(mode="trade", trade_bars=2, chord_channel=CHORD_CHANNEL))
+    imp = Improviser(Engine(), Sampler(seed=seed), options, clock, output,
+                     chart=parse_chart(CHART) if chart else None)
+    if how.endswith("no replan"):  # the baseline: the plan is never followed, so never replanned
+        imp.replanner.follow = lambda _plan: None
+    now = [0.0]
+    output.listener = lambda pitch, vel: vel and played.append((clock.tick_at(now[0]), pitch))
+    changes = parse_chart(CHART)
+    events = call_events(0.0, 0.5, 2, 1) + ([] if chart else comp_events(changes, 0.0, 0.5, 4))
+    for t, msg in sorted(events, key=lambda e: e[0]) + [(8.5, None)]:
+        while (wake := imp.next_wakeup(now[0])) is not None and wake <= t:
+            now[0] = max(now[0], wake)
+            imp.poll(now[0])
+        now[0] = t
+        if msg is not None:
+            imp.on_midi(t, msg)
+        imp.poll(t)
+    strong = [(round(k), p) for k, p in played if round(k) % 24 == 0]
+    return len(strong), sum(bool(changes.at(k)[0] >> (p % 12) & 1) for k, p in strong)
 
 
 def chord_tone_rows(rounds: int, bpm: float = 120) -> list[Row]:
@@ -143,5 +200,6 @@ def run(quick: bool) -> list[Row]:
                         f"p99 column = max; {res.answers} answers, external clock, 2-bar "
                         f"turns; {res.overlaps} notes in the musician's turns"))
     rows += replan_rows(reps)
+    rows += replan_effect_rows(10 if quick else 40)
     rows += chord_tone_rows(4 if quick else 8)
     return rows
