@@ -2,6 +2,7 @@
 nothing is left sounding, bent or held down."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -10,15 +11,18 @@ import uuid
 
 import pytest
 
+from jazz_plugin.corpus.midifile import read_solo_parts
 from jazz_plugin.live.midispec import ALL_NOTES_OFF, PITCH_BEND, SUSTAIN_PEDAL
 from testrig.jackrig import Daemon, Peer, every_note_closed, wait_for
 
 CC = 0xB0
 
 
-@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1])
-def test_hup_quit_and_usr1_silence_and_exit_like_term(jack_server, sig):
-    daemon = Daemon("--mode", "solo", "--bpm", "240", "--seed", "2")
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGINT])
+def test_hup_quit_usr1_and_ctrl_c_silence_save_the_recording_and_exit_like_term(
+        jack_server, sig, tmp_path):
+    take = tmp_path / "take.mid"
+    daemon = Daemon("--mode", "solo", "--bpm", "240", "--seed", "2", "--record", str(take))
     daemon.wait_ready()
     peer = Peer(daemon.client)
     assert wait_for(lambda: peer.notes()[0], 5), "it was playing"
@@ -28,6 +32,9 @@ def test_hup_quit_and_usr1_silence_and_exit_like_term(jack_server, sig):
     assert every_note_closed(daemon.stderr), daemon.stderr  # our own account
     assert [CC, ALL_NOTES_OFF, 0] in peer.controls()
     assert f"stopping ({signal.Signals(sig).name})" in daemon.stderr
+    ons = int(re.search(r"note-ons (\d+)", daemon.stderr).group(1))
+    solo, _changes, _info = read_solo_parts(str(take))  # written whole, on this way out too
+    assert len(solo) == ons
     peer.close()
 
 
