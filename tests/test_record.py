@@ -23,7 +23,7 @@ class RecordedRig(Rig):
 
     def __init__(self, path, **settings):
         super().__init__(**settings)
-        self.rec = Recorder(str(path), self.clock, self.imp.harmony, self.imp.is_chord_note,
+        self.rec = Recorder(str(path), self.clock, self.imp.harmony, self.imp.router.is_chord_note,
                             now=lambda: self.now)
         self.output.listener = self.rec.on_output
 

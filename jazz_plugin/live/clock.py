@@ -39,7 +39,7 @@ class InternalClock:
     """A steady tempo from a fixed origin."""
 
     source = "internal"
-    jump = 0.0  # it never jumps
+    jump = start_jump = 0.0  # it never jumps
     peers = None  # not a shared clock
 
     def __init__(self, bpm: float, origin: float) -> None:

@@ -157,7 +157,7 @@ def _recorder(o: RunOptions, imp: Improviser, clock: Clock, output: Output) -> R
     """`--record FILE`: fed by the loop's input and the output's own notes."""
     if o.record is None:
         return None
-    recorder = Recorder(o.record, clock, imp.harmony, imp.is_chord_note)
+    recorder = Recorder(o.record, clock, imp.harmony, imp.router.is_chord_note)
     output.listener = recorder.on_output
     return recorder
 

@@ -74,8 +74,9 @@ class Improviser:
         self.listeners: list[Callable] = []  # callables (kind, value): "state", "note", "mode"
         self.phrase = PhraseDetector(options.phrase_end)
         self.sched = Scheduler(clock)
-        self.player = Player(self.voice, clock, self.sched, options.velocity,
-                             lambda: self.settings.swing, self.log if verbose else None)
+        self.player = Player(self.voice, clock, self.sched, output, self._sent,
+                             options.velocity, lambda: self.settings.swing,
+                             self.log if verbose else None)
         self.replanner = Replanner(self.planner, self.harmony, clock, self.sched,
                                    self.player.schedule, lambda text: self.log(text))
         self.router = Router(self)
@@ -126,10 +127,6 @@ class Improviser:
             self.status.last_note_time = t
             self.mode.finished(self, note)
 
-    def is_chord_note(self, ch: int, pitch: int) -> bool:
-        """Chord-channel notes, or notes below the split, are harmony, not the call."""
-        return self.router.is_chord_note(ch, pitch)
-
     def chord_text(self, now: float) -> str:
         """The chord now playing (or the key assumed), for the status line."""
         return self.harmony.text(self.clock.tick_at(now))
@@ -174,10 +171,7 @@ class Improviser:
         note we sound closed (`hard`: sustain up and all-notes-off too, as for a panic)."""
         self.player.stop()
         self.replanner.follow(None)
-        if hard:
-            self.output.silence()
-        else:
-            self.output.release()
+        (self.output.silence if hard else self.output.release)()
 
     def _go_on(self, now_tick: float) -> None:
         """After a stop: duet and solo play on from the next beat; an answer is over."""
@@ -215,7 +209,7 @@ class Improviser:
         elif event is ClockEvent.START:
             self.log("clock started")
             # a call played while stopped keeps its shape against the new timeline
-            self._shift_call(getattr(self.clock, "start_jump", 0.0))
+            self._shift_call(self.clock.start_jump)
             self.mode.rewind()
             self.mode.start(self, self.clock.tick_at(t))
         elif event is ClockEvent.MOVED:
@@ -233,8 +227,6 @@ class Improviser:
 
     def _shift_call(self, jump: float) -> None:
         """The call keeps its shape when the timeline moves; its end moves with it."""
-        if not jump:
-            return
         for note in self.phrase.call:
             note.start += jump
             note.end += jump
@@ -249,10 +241,10 @@ class Improviser:
         if self.clock.running:
             for event in self.harmony.advance(self.clock.tick_at(now)):
                 self.log(f"form {event}")
-        self._dispatch(now)
+        self.player.send_due(now)
         if self.player.generating and self.clock.running:
             self.player.generate_due(now)
-            self._dispatch(now)
+            self.player.send_due(now)
         if self.state == State.ANSWERING and not self.player.busy:
             self.state = State.LISTENING
         self.replanner.poll(now, self.rules())
@@ -264,31 +256,22 @@ class Improviser:
         deadline = self.clock.deadline()
         if deadline is not None:
             times.append(deadline + 1e-3)
-        t = self.player.next_time()
-        if t is not None:
-            times.append(t)
-        replan = self.replanner.next_time(now)
-        if replan is not None:
-            times.append(replan)
         harmony_tick = self.harmony.next_tick()
         if harmony_tick is not None and self.clock.running:
             times.append(self.clock.time_of(harmony_tick))
+        times += [t for t in (self.player.next_time(), self.replanner.next_time(now))
+                  if t is not None]
         return min(times) if times else None
 
-    def _dispatch(self, now: float) -> None:
-        out = self.output
-        for event in self.sched.due(now):
-            if event.is_on:
-                out.note_on(event.pitch, event.velocity)
-                if self.listeners:
-                    self.emit("note", (event.pitch, event.velocity))
-                self.status.notes_out += 1
-                self.status.last_out.append(event.pitch)
-                if self.first_of_answer:
-                    self.status.last_latency_ms = (now - self.status.last_note_time) * 1000
-                    self.first_of_answer = False
-            else:
-                out.note_off(event.pitch)
+    def _sent(self, pitch: int, velocity: int, now: float) -> None:
+        """A note-on went out: counted, announced, and timed if it opens an answer."""
+        if self.listeners:
+            self.emit("note", (pitch, velocity))
+        self.status.notes_out += 1
+        self.status.last_out.append(pitch)
+        if self.first_of_answer:
+            self.status.last_latency_ms = (now - self.status.last_note_time) * 1000
+            self.first_of_answer = False
 
     # --- playing ---------------------------------------------------------------------------
     def answer(self, call: list[Note], start: int, bars: int, plan: Plan | None = None) -> None:

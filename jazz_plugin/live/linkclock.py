@@ -51,6 +51,7 @@ class LinkClock:
     """
 
     source = "link"
+    start_jump = 0.0  # a start keeps the session's timeline
 
     def __init__(self, bpm: float, now: float, quantum: int = 4,
                  wake: Callable[[], None] | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
+from jazz_plugin.live.output import Output
 from jazz_plugin.live.scheduler import Scheduler
 from jazz_plugin.live.timebase import Clock
 from jazz_plugin.model.voice import Voice
@@ -38,10 +39,11 @@ def accented(tick: int, velocity: int) -> int:
 class Player:
     """The line now playing: its end, whether the voice still streams it, what is due."""
 
-    def __init__(self, voice: Voice, clock: Clock, sched: Scheduler,
-                 velocity: int, swing: Callable[[], float],
-                 tell: Callable[[str], None] | None = None) -> None:
-        self.voice, self.clock, self.sched = voice, clock, sched
+    def __init__(self, voice: Voice, clock: Clock, sched: Scheduler, output: Output,
+                 sent: Callable[[int, int, float], None], velocity: int,
+                 swing: Callable[[], float], tell: Callable[[str], None] | None = None) -> None:
+        self.voice, self.clock, self.sched, self.output = voice, clock, sched, output
+        self.sent = sent  # (pitch, velocity, now) of each note-on sent
         self.velocity = velocity
         self.swing = swing  # the live swing amount, read at each note
         self.tell = tell  # -v: each streamed line's pitches when it ends
@@ -85,6 +87,16 @@ class Player:
                and now >= self.clock.time_of(self.gen_tick)):
             self.step()
             steps += 1
+
+    def send_due(self, now: float) -> None:
+        """Send what the scheduler has due at `now`."""
+        out = self.output
+        for event in self.sched.due(now):
+            if event.is_on:
+                out.note_on(event.pitch, event.velocity)
+                self.sent(event.pitch, event.velocity, now)
+            else:
+                out.note_off(event.pitch)
 
     def next_time(self) -> float | None:
         """When something is due next: a scheduled event, or the next step."""

@@ -24,6 +24,7 @@ class Clock(Protocol):
     source: str  # "internal", "external" or "link": the ready and status lines show it
     running: bool  # the transport plays
     jump: float  # ticks the last MOVED moved the timeline by
+    start_jump: float  # ticks the last START moved it by (a song position set while stopped)
     peers: int | None  # Link: the peers sharing the session; None: not a shared clock
 
     @property
