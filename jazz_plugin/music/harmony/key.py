@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jazz_plugin.model.conditioning import pcs_mask
+from jazz_plugin.music.codec import Note
 from jazz_plugin.music.harmony.chords import pc_name
 
 # Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
@@ -70,7 +71,7 @@ def pitch_class_histogram(notes: Iterable) -> np.ndarray:
     weights = np.zeros(12)
     counts = np.zeros(12)
     for n in notes:
-        pitch, dur = (n.pitch, n.dur) if hasattr(n, "pitch") else (n[0], n[1])
+        pitch, dur = (n.pitch, n.dur) if isinstance(n, Note) else (n[0], n[1])
         weights[int(pitch) % 12] += max(float(dur), 0.0)
         counts[int(pitch) % 12] += 1
     return weights if weights.any() else counts
