@@ -14,7 +14,8 @@ from jazz_plugin.errors import JazzError
 EXPORT_MODULES = {"tensorflow", "tf2onnx", "onnx", "keras"}
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type for counts (also used by jazz_export.cli)."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
@@ -49,14 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     ports.set_defaults(func=_cmd_ports)
 
     gen = sub.add_parser("generate", help="write an improvised solo to a MIDI file (no TF)")
-    gen.add_argument("--steps", type=_positive_int, default=options.GENERATE_STEPS,
+    gen.add_argument("--steps", type=positive_int, default=options.GENERATE_STEPS,
                      help=f"tokens to generate (without --changes; default "
                      f"{options.GENERATE_STEPS})")
     chart = gen.add_mutually_exclusive_group()
     chart.add_argument("--changes", metavar="CHART",
                        help='play over a chord chart, e.g. "| Dm7 G7 | Cmaj7 | %% |"')
     chart.add_argument("--changes-file", metavar="FILE", help="read the chart from a file")
-    gen.add_argument("--choruses", type=_positive_int, default=1,
+    gen.add_argument("--choruses", type=positive_int, default=1,
                      help="times round the chart (with --changes)")
     gen.add_argument("--seed-midi", metavar="FILE",
                      help="a MIDI file whose melody the solo continues (its key is assumed "
@@ -77,9 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "human's same bars; with --calls, answers to calls in all 24 keys.")
     ev.add_argument("corpus", nargs="*", metavar="CORPUS",
                     help="WJazzD folders (melody/, beats/, solos.csv) or MIDI files or folders")
-    ev.add_argument("--opening-bars", type=_positive_int, default=options.OPENING_BARS,
+    ev.add_argument("--opening-bars", type=positive_int, default=options.OPENING_BARS,
                     help=f"bars of each solo the model hears (default {options.OPENING_BARS})")
-    ev.add_argument("--continue-bars", type=_positive_int, default=options.CONTINUE_BARS,
+    ev.add_argument("--continue-bars", type=positive_int, default=options.CONTINUE_BARS,
                     help=f"bars it plays after them (default {options.CONTINUE_BARS})")
     ev.add_argument("--context", choices=("window", "solo"), default="window",
                     help="teacher forcing in windows of the model's Tx from a zero state, as in "
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--by-performer", action="store_true", help="also a table per performer")
     ev.add_argument("--held-out-only", action="store_true",
                     help="only the solos the model's metadata lists as its validation split")
-    ev.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N solos")
+    ev.add_argument("--limit", type=positive_int, metavar="N", help="only the first N solos")
     ev.add_argument("--track", help="MIDI melody track name or index (default: a track "
                     "named Solo, else the most solo-like)")
     ev.add_argument("--chord-track", metavar="NAME|INDEX|auto", default="auto",
