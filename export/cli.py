@@ -21,6 +21,7 @@ from jazz_plugin.model.modelinfo import ModelInfo
 from jazz_plugin.music.codec import Codec
 from jazz_plugin.offline.evaluate import load_solos
 
+from . import defaults
 from .base import SMALL_CORPUS_TOKENS, Base
 from .checkpoint import Checkpoints
 from .cluster import Cluster, from_options, make_strategy
@@ -28,7 +29,6 @@ from .corpus import Corpus, builtin_corpus, load_midi_corpus, load_wjazzd_corpus
 from .dataset import KEY_CHORD_RATE, NO_CHORD_RATE, make_dataset, make_eval_set
 from .finetune import (
     FINETUNE_LR,
-    N_A,
     PATIENCE,
     choose_base,
     small_validation_note,
@@ -73,11 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--patience", type=positive_int,
                      help="stop after this many epochs without a better validation loss "
                      f"(default: {PATIENCE} when fine-tuning, never from scratch)")
-    exp.add_argument("--tx", type=positive_int, default=64,
-                     help="window length in tokens (default 64)")
+    exp.add_argument("--tx", type=positive_int, default=defaults.Tx,
+                     help=f"window length in tokens (default {defaults.Tx})")
     exp.add_argument("--n-a", type=positive_int,
                      help=f"LSTM state size: more remembers more, steps slower (default "
-                     f"{N_A}, or the base model's)")
+                     f"{defaults.n_a}, or the base model's)")
     exp.add_argument("--lr", type=float, help="Adam learning rate (default 0.003 from "
                      f"scratch, {FINETUNE_LR:g} when fine-tuning)")
     exp.add_argument("--batch-size", type=positive_int, help="windows per training batch")
@@ -197,7 +197,7 @@ def _export(args: argparse.Namespace) -> int:
     if base is not None and base.info.license:  # the base's data is in the weights too
         licence = f"{licence}; fine-tuned from a model {base.info.license[:1].lower()}" \
                   f"{base.info.license[1:]}"
-    n_a = base.info.n_a if base is not None else (args.n_a or N_A)
+    n_a = base.info.n_a if base is not None else (args.n_a or defaults.n_a)
     lr = args.lr if args.lr is not None else (FINETUNE_LR if base is not None else None)
     patience = args.patience or (PATIENCE if base is not None else None)
     test_solos, test = [], None  # an external test set is read before training: fail fast

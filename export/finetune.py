@@ -27,7 +27,6 @@ FINETUNE_LR = 0.001  # Adam step size from a base: higher forgets the base soone
 PATIENCE = 8  # epochs without a better validation loss before a fine-tuning run stops
 # Under this many validation tokens a table's gaps may be chance: the note says how much.
 MEANINGFUL_VALIDATION_TOKENS = 2000
-N_A = 128  # LSTM size from scratch without --n-a: jazz_export.model.n_a, TensorFlow-free
 
 
 def choose_base(choice: str | None, codec: Codec, n_a: int | None,

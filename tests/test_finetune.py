@@ -20,7 +20,6 @@ from jazz_export.dataset import (
     make_dataset,
     train_batches,
 )
-from jazz_export.finetune import N_A as N_A_FROM_SCRATCH
 from jazz_export.finetune import choose_base, weak_model_warning
 from jazz_export.model import fused_model, make_layers, step_model
 from jazz_export.onnx_export import save_onnx, to_onnx
@@ -125,9 +124,6 @@ def test_auto_trains_from_scratch_above_the_threshold_or_when_the_base_cannot_be
     base, why = choose_base(None, codec, N_A, 100)  # another --n-a: the shipped one cannot be
     assert base is None and why.startswith("from scratch: the shipped model cannot be the base")
     assert choose_base("none", codec, None, 100)[0] is None
-    from jazz_export.model import n_a
-
-    assert N_A_FROM_SCRATCH == n_a  # one default, stated twice only to keep TensorFlow out
 
 
 def test_fine_tuning_starts_from_the_given_weights(tmp_path):
