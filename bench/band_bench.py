@@ -41,16 +41,23 @@ from testrig.trade import (
 from .table import Row, stats
 
 
-def candidate_search_times(n: int, reps: int, bars: int = 2) -> list[float]:
-    """Seconds to search `n` candidate answers of `bars` bars after a primed call."""
+def candidate_search_times(n: int, reps: int, bars: int = 2, scored: bool = False) -> list[float]:
+    """Seconds to search `n` candidate answers of `bars` bars after a primed call (`scored`:
+    and to choose among them as the daemon does: develop, likelihood, the critic's batch)."""
     engine = Engine()
-    voice = Voice(engine, Sampler(seed=0), 48, 84, parse_chart(CHART))
+    chart = parse_chart(CHART)
+    voice = Voice(engine, Sampler(seed=0), 48, 84, chart)
+    planner = AnswerPlanner(voice, chart)
+    rules = AnswerRules("beat", 0, 1, 1, n, 0.5, critic=1.0)
     call = [Note(6 * i, p, 6) for i, p in enumerate(CALL)]
     times = []
     for _ in range(reps):
         voice.begin(call[-1].pitch, 48, call)
         t = time.perf_counter()
-        voice.candidates(n, 48 + bars * 48)
+        if scored:
+            planner.extend(48 + bars * 48, call, rules)
+        else:
+            voice.candidates(n, 48 + bars * 48)
         times.append(time.perf_counter() - t)
     return times
 
@@ -191,6 +198,11 @@ def run(quick: bool) -> list[Row]:
         base = base or med
         rows.append(Row("answer search", f"{n} candidate(s) x 2 bars, shipped model", med,
                         p99, "ms", med / base, f"{reps} searches; batched onnxruntime steps"))
+    med, p99 = stats(candidate_search_times(16, reps, scored=True), 1e3)
+    critic = "with the critic" if Engine().critic else "the model has no critic"
+    rows.append(Row("answer search", "16 candidates x 2 bars, scored and chosen", med, p99, "ms",
+                    med / base, f"{reps} searches; likelihood, develop, {critic}; target "
+                    f"<= 25 ms"))
     for bpm in (120, 240):
         res = trade_session(bpm, bars=2, rounds=2 if quick else 4)
         errs = np.abs(res.first_errors_ms)

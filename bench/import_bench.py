@@ -27,7 +27,7 @@ RSS_FILES = 500  # the 1x corpus of the memory rows; 2x and 4x double it
 TEMPO_META = b"\xff\x51\x03"  # set_tempo meta event: 3 bytes of microseconds per beat follow
 TIMEOUT_S = 600  # one measurement
 CACHED_REPEATS = 3  # cached imports are cheap: the median of a few (a shared machine is noisy)
-TX, VOCABULARY = 30, 312  # what float32 one-hot windows of the same tokens would take
+TX, VOCABULARY = 30, 416  # what float32 one-hot windows of the same tokens would take
 
 
 def generate(folder: str, n_files: int) -> float:

@@ -25,7 +25,7 @@ from .table import Row, stats
 
 CHORD, NEXT = pcs_mask([2, 5, 9, 0]), pcs_mask([7, 11, 2, 5])  # Dm7 -> G7, for the cond rows
 
-CONFIGS = [("shipped", 312, 64), ("seed", 90, 64)]  # (label, n_values, n_a)
+CONFIGS = [("shipped", 416, 64), ("seed", 90, 64)]  # (label, n_values, n_a)
 STATE_SIZES = (64, 96, 128)  # n_a tried for the conditioned model
 CANDIDATES = 16  # answers searched at once (issue "Play with the band")
 ANSWER_TOKENS = 32  # about 2 bars of eighths

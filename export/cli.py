@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import math
 import os
 import signal
@@ -84,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--dropout", type=float, help="dropout on the LSTM input, 0..1")
     exp.add_argument("--unrolled", action="store_true", help="train through djmodel (slow)")
     exp.add_argument("--seed", type=int, default=0)
+    exp.add_argument("--no-critic", action="store_true",
+                     help="skip the critic (its phrases take a few minutes on a large corpus)")
+    exp.add_argument("--critic-for", metavar="MODEL",
+                     help="no training: measure the corpus's feel and train the critic for "
+                     "MODEL (an exported model.onnx; its held-out solos stay out)")
     exp.add_argument("--out", default="out", help="output folder (default: out)")
     exp.add_argument("--jobs", type=positive_int,
                      help="processes that parse the corpus (default: the cores)")
@@ -127,6 +134,8 @@ def run_export(args: argparse.Namespace) -> int:
     SIGTERM (a cluster scheduler's stop) ends it like Ctrl-C: the last epoch's checkpoint
     stays, and --resume goes on from it.
     """
+    if args.critic_for:
+        return _stamp(args, args.critic_for)
     created = check_writable(args.out)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -273,6 +282,7 @@ def _export(args: argparse.Namespace) -> int:
     save_weights(result, weights_path)
     print(f"wrote {model_path} and {weights_path}; peak RSS {peak_rss_mb():.0f} MB",
           file=sys.stderr)
+    _stamp(args, model_path)
     if test_solos:  # what the exported model plays over the test set's own changes
         from jazz_plugin.model.engine import Engine
         from jazz_plugin.offline.evaluate import continuation_report
@@ -280,6 +290,24 @@ def _export(args: argparse.Namespace) -> int:
         table, _ = continuation_report(Engine(model_path), test_solos,
                                        "external test set, not trained on")
         print(table)
+    return 0
+
+
+def _stamp(args: argparse.Namespace, model_path: str) -> int:
+    """The corpus's feel and the critic into `model_path` (export/stamp.py)."""
+    from jazz_plugin.model.engine import Engine
+
+    from .stamp import stamp
+
+    if not os.path.exists(model_path):
+        raise ConfigError(f"--critic-for {model_path!r} does not exist; expected a model.onnx")
+    codec = Engine(model_path, critic=False).codec
+    if args.critic_for:
+        corpus, _ = load_corpus(args, codec)
+    else:  # read again after training (its report was printed then): quietly
+        with contextlib.redirect_stderr(io.StringIO()):
+            corpus, _ = load_corpus(args, codec)
+    stamp(model_path, corpus.solos, args.wjazzd, critic=not args.no_critic, seed=args.seed)
     return 0
 
 

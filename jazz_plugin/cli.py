@@ -95,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "named Solo, else the most solo-like)")
     ev.add_argument("--chord-track", metavar="NAME|INDEX|auto", default="auto",
                     help="MIDI tracks that give the chords (default: auto)")
-    options.add_arguments(ev, ("model", *options.SAMPLING))
+    ev.add_argument("--tell-apart", action="store_true",
+                    help="also the tell-apart test on the solos: distributions with their TVD, "
+                    "and a classifier of 4-bar phrases, model against human (docs/model.md)")
+    options.add_arguments(ev, ("model", "critic", *options.SAMPLING))
     ev.set_defaults(func=_cmd_evaluate)
     return parser
 

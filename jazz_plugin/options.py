@@ -28,11 +28,13 @@ LOOPBACK = "127.0.0.1"  # where the OSC listener binds unless told otherwise
 
 def _opt(default: Any, help: str, kind: type, low: float | None = None,
          high: float | None = None, choices: tuple[str, ...] | None = None,
-         optional: bool = False, metavar: str | None = None, config: bool = True) -> Any:
+         optional: bool = False, metavar: str | None = None, config: bool = True,
+         auto: bool = False) -> Any:
     """A dataclass field carrying its schema (kind, range, choices) and its help text;
-    `config=False`: a command-line action, refused in the TOML config."""
+    `config=False`: a command-line action, refused in the TOML config; `auto=True`: the
+    word "auto" is a value too, held as None (the model's measured figure)."""
     meta = {"help": help, "kind": kind, "low": low, "high": high, "choices": choices,
-            "optional": optional, "metavar": metavar, "config": config}
+            "optional": optional or auto, "metavar": metavar, "config": config, "auto": auto}
     return field(default=default, metadata=meta)
 
 
@@ -92,8 +94,13 @@ class RunOptions:
                            int, 1, 64)
     develop: float = _opt(developing.develop, "how much an answer leans on the call: 0 = "
                           "unrelated .. 1 = close variations", float, 0.0, 1.0)
-    swing: float = _opt(0.0, "swing on the eighth-note grid: 0 = straight .. 1 = hard 2:1",
-                        float, 0.0, 1.0)
+    swing: float | None = _opt(None, "swing on the eighth-note grid: auto = the soloists' "
+                               "ratio at this tempo (measured on the corpus, in the model's "
+                               "metadata), or 0 = straight .. 1 = hard 2:1", float, 0.0, 1.0,
+                               auto=True, metavar="auto|0..1")
+    critic: float = _opt(developing.critic, "weight of the critic (a discriminator trained on "
+                         "the corpus) in the answer search: 0 = off .. 1 = full", float, 0.0,
+                         1.0)
     density: float = _opt(0.5, "notes per bar: 0 = sparse .. 1 = busy (a bias on rests; "
                           "0.5 = the model's own)", float, 0.0, 1.0)
     register: int = _opt(0, "move the --low/--high window by this many semitones", int,
@@ -186,6 +193,8 @@ def convert(name: str, value: Any, where: str) -> Any:
 
     if value is None and m["optional"]:
         return None
+    if m.get("auto") and value == "auto":
+        return None
     if kind is bool:
         if text and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
             return value.lower() in ("true", "yes", "on", "1")
@@ -194,6 +203,7 @@ def convert(name: str, value: Any, where: str) -> Any:
         return value
     if kind in NUMBERS:
         parse, types, expected = NUMBERS[kind]
+        expected = f"auto or {expected}" if m.get("auto") else expected
         if text:
             try:
                 value = parse(value)
@@ -223,7 +233,8 @@ def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] | None
         if names is not None and name not in names:
             continue
         m = f.metadata
-        default = "" if f.default is None else f" (default {_show(f.default)})"
+        default = ("" if f.default is None and not m.get("auto")
+                   else f" (default {_show(f.default, m.get('auto', False))})")
         if m["kind"] is bool:
             parser.add_argument(flag(name), dest=name, action="store_const", const=True,
                                 default=None, help=m["help"] + default)
@@ -234,7 +245,9 @@ def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] | None
                             help=m["help"] + default)
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, auto: bool = False) -> str:
+    if value is None and auto:
+        return "auto"
     return "off" if value is False else "on" if value is True else str(value)
 
 

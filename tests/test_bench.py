@@ -13,10 +13,10 @@ def test_bench_quick_step_table(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--only", "step", "--json",
                            str(out)], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert "| step shipped (312, 64) | ONNX Engine.step + sampling |" in proc.stdout
+    assert "| step shipped (416, 64) | ONNX Engine.step + sampling |" in proc.stdout
     rows = json.loads(out.read_text())["rows"]
     names = {(r["section"], r["name"]) for r in rows}
-    for label, size in (("shipped", "(312, 64)"), ("seed", "(90, 64)")):
+    for label, size in (("shipped", "(416, 64)"), ("seed", "(90, 64)")):
         for name in ("ONNX Engine.step + sampling", "tf.function step + sampling",
                      "music_inference_model predict / 50"):
             assert (f"step {label} {size}", name) in names

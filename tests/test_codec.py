@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from jazz_plugin.music.codec import (
     DURATIONS,
+    DURATIONS_V1,
     TICKS_PER_QUARTER,
     Codec,
     LineDecoder,
@@ -89,7 +90,33 @@ def test_leaps_fold_by_octave_and_decoding_keeps_the_range():
     assert decoder.feed(up).pitch == 78  # 90 folds down an octave into the range
 
 
-def test_long_rests_split_canonically():
+def test_long_rests_split_canonically_and_exactly():
     assert split_rest(100) == [48, 48, 4]
     assert split_rest(sum(split_rest(77))) == split_rest(77)
-    assert split_rest(1) == []
+    assert split_rest(1) == [1]  # v2: a 1-tick remainder is a rest, the next onset stays put
+    assert split_rest(1, DURATIONS_V1) == []  # what a v1 vocabulary can hold
+
+
+grid_onsets = st.lists(st.tuples(st.integers(0, 127), st.integers(1, 30), st.integers(1, 60)),
+                       min_size=2, max_size=60)
+
+
+@given(grid_onsets)
+@settings(max_examples=300, deadline=None)
+def test_every_grid_onset_survives_the_round_trip(steps):
+    """(pitch, ioi, length) in ticks: the tokens put every onset where the input had it."""
+    notes, tick = [], 0
+    for pitch, ioi, length in steps:
+        notes.append((pitch, tick, tick + min(length, ioi)))  # one voice
+        tick += ioi
+    q = quantize(notes)
+    assert [n.start for n in q] == [s for _p, s, _e in notes]
+    assert codec.decode(codec.encode(q), q[0].pitch, q[0].start) == q
+
+
+def test_a_v1_vocabulary_still_encodes_with_its_own_classes():
+    old = Codec(default_vocabulary(DURATIONS_V1))
+    q = [Note(0, 60, 3), Note(4, 62, 5), Note(9, 64, 12)]  # 1-tick gaps v1 cannot hold
+    names = [old.names[i] for i in old.encode(q)]
+    assert names == ["n+0/3", "n+2/4", "n+2/12"]  # the old behaviour: the remainder drops
+    assert [codec.names[i] for i in codec.encode(q)] == ["n+0/3", "r/1", "n+2/5", "n+2/12"]

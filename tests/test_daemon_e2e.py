@@ -79,7 +79,8 @@ def test_argmax_gives_the_same_answer_to_the_same_phrase(rig):
     assert answers[0] == answers[1] and len(answers[0]) >= 2, (answers, daemon.stderr)
 
 
-@pytest.mark.parametrize("rig", [("--clock", "external", "--min-bars", "2")], indirect=True)
+@pytest.mark.parametrize("rig", [("--clock", "external", "--min-bars", "2", "--swing", "0")],
+                         indirect=True)  # straight eighths: every onset on the grid
 def test_external_clock_answer_onsets_fall_on_the_clock_grid(rig):
     daemon, peer = rig
     clock = ClockSender(daemon.client, 100)

@@ -242,6 +242,24 @@ def test_cli_prints_both_tables_with_labels(tiny_model, corpus):
     assert "daemon's answer (best of 16)" in out and "argmax line, 64 tokens" in out
 
 
+def test_cli_tell_apart_prints_distributions_and_the_classifier(tiny_model, corpus):
+    proc = jazz("evaluate", "--model", tiny_model, "--opening-bars", "1", "--continue-bars", "4",
+                "--tell-apart", corpus)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout[proc.stdout.index("tell-apart:"):]
+    assert "tell-apart: 2 phrases of 4 bars from each side, 2 solos" in out
+    rows = {r[0]: r[1:] for r in ([c.strip() for c in ln.strip("|").split("|")]
+                                  for ln in out.splitlines() if ln.startswith("| "))}
+    for name in ("onset position in the beat", "inter-onset interval", "interval",
+                 "chord tone by beat", "notes per bar", "register span"):
+        assert 0 <= float(rows[name][0]) <= 1, name
+    assert rows["chord tones on beats 1 and 3"][1] == "1.000"  # the fixture's human bars
+    assert rows["onsets on ticks 5 and 11"][1] == "0.000"
+    assert set(rows["all features"]) and "human vs human" in out
+    assert "critic" in out  # the model's critic, and the feel it measured
+    assert "measured on the training solos" in proc.stdout
+
+
 def test_cli_says_which_solos_are_held_out(tiny_model, corpus, tmp_path):
     import onnx
 

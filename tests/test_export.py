@@ -36,6 +36,7 @@ from jazz_plugin.model.conditioning import COND_LAYOUT, COND_WIDTH, NO_CHORD, co
 from jazz_plugin.model.engine import START, Engine
 from jazz_plugin.model.modelinfo import ModelInfo
 from jazz_plugin.music.codec import Codec
+from jazz_plugin.music.distributions import FEATURES_WIDTH, Phrase
 
 codec = Codec()
 N_A, TX = 16, 10
@@ -318,9 +319,16 @@ def test_export_command_writes_a_self_describing_checked_model(tiny_model):
                                              hyper["validation_solos"])
     quality = json.loads(meta["quality"])
     assert {"LSTM", "unigram", "bigram", "trigram"} <= {k.split(" ")[0] for k in quality}
-    engine = Engine(tiny_model)  # the runtime needs nothing but the file
+    feel = json.loads(meta["feel"])  # measured on the training solos (one band: no tempi)
+    assert feel["bands"] == ["0+"] and feel["solos"][0] > 0 and "swing" not in feel
+    assert 0 < feel["notes_per_bar"][0] < 48 and 0 <= feel["echo"][0] <= 1
+    critic = json.loads(meta["critic"])  # trained against the model's own phrases
+    assert critic["file"] == "model.critic.onnx" and critic["width"] == FEATURES_WIDTH
+    assert 0 <= critic["held_out_auc"] <= 1
+    engine = Engine(tiny_model)  # the runtime needs nothing but the file (and its critic)
     assert engine.n_a == 16 and engine.has_cond
     assert engine.prime([1, 2, 3]).shape == (codec.n_values,)
+    assert engine.critic is not None and engine.critic.logits([Phrase([], 0, 2)]).shape == (1,)
 
 
 def test_export_from_a_midi_folder_skips_and_reports_bad_files(tmp_path):

@@ -9,9 +9,12 @@ from jazz_plugin.live.clock import ExternalClock, InternalClock
 from jazz_plugin.live.controls import DEFAULT_CC, Controls, parse_cc_options
 from jazz_plugin.live.improviser import Improviser
 from jazz_plugin.live.output import ALL_NOTES_OFF, SUSTAIN_PEDAL, Output
+from jazz_plugin.live.player import EIGHTH, SWING_SHIFT, swing_for_ratio
 from jazz_plugin.live.scheduler import Scheduler
 from jazz_plugin.model.engine import Engine
 from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.music.develop import at_tempo
+from jazz_plugin.music.grid import TICKS_PER_BEAT
 from jazz_plugin.options import RunOptions
 
 ENGINE = Engine()
@@ -19,9 +22,11 @@ SEC_PER_TICK = 60 / 120 / 12  # 120 BPM
 
 
 class Rig:
-    """An improviser whose output is recorded with the fake time of each send."""
+    """An improviser whose output is recorded with the fake time of each send; straight
+    eighths unless told (`swing=None` is the default --swing auto)."""
 
     def __init__(self, mode="call-response", clock=None, argmax=True, **settings):
+        settings.setdefault("swing", 0.0)
         self.now = 0.0
         self.sent: list[tuple[float, list[int]]] = []
         self.clock = clock or InternalClock(120, 0.0)
@@ -59,8 +64,24 @@ class Rig:
         return ons, offs
 
 
+def test_swing_auto_delays_off_beat_eighths_by_the_corpus_ratio():
+    rig = Rig(argmax=False, swing=None)  # --swing auto, the default
+    ratio = at_tempo(ENGINE.info.feel, "swing", 120.0)
+    shift = swing_for_ratio(ratio) * SWING_SHIFT  # in ticks
+    assert 1.0 < ratio < 2.0 and 0 < shift < SWING_SHIFT
+    assert rig.imp.swing() == pytest.approx(swing_for_ratio(ratio))
+    end = rig.phrase(0.0, [60, 62, 64, 67, 69, 67, 64, 62])
+    rig.advance(end + 12.0)
+    ticks = [t / SEC_PER_TICK for t, _p in rig.notes()[0] if t > end]
+    assert ticks
+    off_beat = [t for t in ticks if abs(t % TICKS_PER_BEAT - (EIGHTH + shift)) < 1e-6]
+    on_grid = [t for t in ticks
+               if abs(t - round(t)) < 1e-6 and round(t) % TICKS_PER_BEAT != EIGHTH]
+    assert len(off_beat) + len(on_grid) == len(ticks)
+
+
 def test_a_phrase_gets_an_answer_on_the_beat_after_the_phrase_end_rule():
-    rig = Rig()
+    rig = Rig()  # straight: every onset on the grid
     end = rig.phrase(0.0, [60, 62, 64, 67, 69, 67, 64, 62])  # one bar of eighths at 120 BPM
     last_off = end - 0.025
     rig.advance(last_off + 4 * 0.5 - 0.001)  # a bar of silence is the phrase end

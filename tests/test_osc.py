@@ -38,7 +38,8 @@ def live(jack_server):
 # what each control is set to, and what state out then reports (by its OSC name)
 SETTINGS = [("temperature", 0.5, 0.5), ("answer_bars", 2, 2), ("answer_length", 3, 3),
             ("argmax", 1, 1), ("argmax", 0, 0), ("swing", 0.25, 0.25), ("register", -12, -12),
-            ("density", 0.75, 0.75), ("develop", 0.125, 0.125), ("mute", 1, 1), ("mute", 0, 0),
+            ("density", 0.75, 0.75), ("develop", 0.125, 0.125), ("critic", 0.5, 0.5),
+            ("mute", 1, 1), ("mute", 0, 0),
             ("mode", "duet", "duet"), ("mode", "call-response", "call-response")]
 
 

@@ -53,7 +53,9 @@ def test_a_chord_comped_under_the_answer_replans_the_rest_over_it(seed):
     rig.imp.sampler.rng = np.random.default_rng(seed)
     replans = trade(rig)
     # planned in bar 2's last beat over G7; Cmaj7 (bar 3) and A7 (bar 4) came an eighth early
-    assert [tick // 48 for _made, tick in replans] == [2, 3] and rig.imp.replanner.count == 2
+    # (a replan starts at the first token after its budget: up to an eighth before the bar)
+    assert [(tick + 6) // 48 for _made, tick in replans] == [2, 3]
+    assert rig.imp.replanner.count == 2
     ons, offs = rig.notes()
     assert ons and all(2 * BAR - 1e-9 <= t < 4 * BAR for t, _p in ons)
     for (made, tick), name in zip(replans, ["Cmaj7", "A7"]):
@@ -99,7 +101,7 @@ def test_the_scheduler_drops_later_notes_and_keeps_the_end_of_one_sounding():
 
 
 def test_a_chord_sent_over_osc_under_the_answer_replans_it():
-    rig = Rig(mode="trade", trade_bars=2)
+    rig = Rig(mode="trade", trade_bars=2, argmax=False)  # candidates that differ
     rig.imp.set_chart(Changes([(0, parse_chord("G7"))], loop_ticks=48))  # /jazz/chord G7
     for i, p in enumerate([62, 65, 69, 72, 71, 67, 65, 62]):
         rig.midi(0.01 + i * 0.5, 0x90, p, 90)
@@ -131,5 +133,6 @@ def test_the_status_line_shows_the_replan_and_the_learned_form(monkeypatch):
                         lambda: rig.imp.replanner.last_time + 0.5)
     StatusLine(stream=screen).show(rig.imp, "in=a out=b", 0, 0)
     line = screen.getvalue()
-    assert f"replanned at bar {rig.imp.replanner.last_bar} (2)" in line
+    r = rig.imp.replanner
+    assert r.count >= 2 and f"replanned at bar {r.last_bar} ({r.count})" in line
     assert "form 4 bars (learned)" in line

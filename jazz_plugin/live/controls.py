@@ -8,7 +8,7 @@ Every live control has one name used everywhere: the CC table (`[cc]` in the con
 option's TOML key and `--flag` (whose schema also checks OSC values). Default mapping
 (CC 20-31 are undefined in the MIDI spec, so no synth uses them): temperature 20, mode 21,
 answer_length 22, argmax 23, mute 24, panic 25, end_phrase 26, swing 27, register 28,
-density 29, develop 30.
+density 29, develop 30, critic 31.
 """
 
 from __future__ import annotations
@@ -45,13 +45,14 @@ class LiveSettings:
     mode: str
     answer_bars: int
     develop: float
-    swing: float
+    swing: float | None  # None: auto, the soloists' ratio at the tempo
     density: float
     register: int
+    critic: float
 
     @classmethod
     def from_options(cls, o: RunOptions) -> LiveSettings:
-        return cls(o.mode, o.answer_bars, o.develop, o.swing, o.density, o.register)
+        return cls(o.mode, o.answer_bars, o.develop, o.swing, o.density, o.register, o.critic)
 
 
 class Performer(Protocol):
@@ -68,6 +69,8 @@ class Performer(Protocol):
     def panic(self, why: str) -> None: ...
 
     def end_phrase(self, now: float) -> None: ...
+
+    def swing(self) -> float: ...
 
 
 Apply = Callable[[Performer, Any, float, str], None]  # (performer, value, time, why)
@@ -155,13 +158,15 @@ CONTROLS = (
     Control("mute", 24, None, "b", "button", _switch, _mute, lambda p: int(p.output.muted)),
     Control("panic", 25, None, "", "button", _switch, _panic),
     Control("end_phrase", 26, None, "", "button", _switch, _end_phrase),
-    Control("swing", 27, "swing", "f", "knob", _unit, *_setting("swing")),
+    Control("swing", 27, "swing", "f", "knob", _unit, _setting("swing")[0],
+            lambda p: p.swing()),  # reads the swing in effect (auto: the corpus's)
     Control("register", 28, "register", "i", "knob",
             lambda v: round((v - 64) * REGISTER_SPAN / 64),
             _register, lambda p: p.settings.register),
     Control("density", 29, "density", "f", "knob", _unit, _density,
             lambda p: p.settings.density),
     Control("develop", 30, "develop", "f", "knob", _unit, *_setting("develop")),
+    Control("critic", 31, "critic", "f", "knob", _unit, *_setting("critic")),
 )
 BY_NAME = {c.name: c for c in CONTROLS}
 # a control may also be called by its run option's name (answer_bars = answer_length)

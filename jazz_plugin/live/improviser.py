@@ -19,7 +19,7 @@ from jazz_plugin.live.controls import BY_NAME, Controls, LiveSettings
 from jazz_plugin.live.modes import State, make_mode
 from jazz_plugin.live.output import Output
 from jazz_plugin.live.phrase import PhraseDetector
-from jazz_plugin.live.player import Player
+from jazz_plugin.live.player import Player, swing_in_effect
 from jazz_plugin.live.replan import Replanner
 from jazz_plugin.live.router import Router
 from jazz_plugin.live.scheduler import Scheduler
@@ -75,8 +75,7 @@ class Improviser:
         self.phrase = PhraseDetector(options.phrase_end)
         self.sched = Scheduler(clock)
         self.player = Player(self.voice, clock, self.sched, output, self._sent,
-                             options.velocity, lambda: self.settings.swing,
-                             self.log if verbose else None)
+                             options.velocity, self.swing, self.log if verbose else None)
         self.replanner = Replanner(self.planner, self.harmony, clock, self.sched,
                                    self.player.schedule, lambda text: self.log(text))
         self.router = Router(self)
@@ -101,9 +100,12 @@ class Improviser:
             listener(kind, value)
 
     def rules(self) -> AnswerRules:
-        """How answers are planned now: the options, with the live answer length and
-        develop amount."""
-        return AnswerRules.of(self.options, self.settings.answer_bars, self.settings.develop)
+        """How answers are planned now (live knobs; the model's figures at the tempo)."""
+        return AnswerRules.of(self.options, self.settings, self.engine.info.feel, self.clock.bpm)
+
+    def swing(self) -> float:
+        """The swing in effect (auto: the soloists' ratio at this tempo)."""
+        return swing_in_effect(self.settings.swing, self.engine.info.feel, self.clock.bpm)
 
     def start(self, now: float) -> None:
         """Begin: duet and solo start playing on the next beat; the others listen."""

@@ -14,6 +14,7 @@ from jazz_plugin.live.scheduler import Scheduler
 from jazz_plugin.live.timebase import Clock
 from jazz_plugin.model.voice import Voice
 from jazz_plugin.music.codec import Note
+from jazz_plugin.music.develop import at_tempo
 from jazz_plugin.music.grid import TICKS_PER_BEAT
 
 MAX_STEPS_PER_POLL = 64  # generation catch-up is bounded; late notes are dropped, not bunched
@@ -27,6 +28,21 @@ def swung(tick: float, amount: float) -> float:
     if amount and tick % TICKS_PER_BEAT == EIGHTH:
         return tick + amount * SWING_SHIFT
     return tick
+
+
+def swing_for_ratio(ratio: float | None) -> float:
+    """The swing amount that plays off-beat eighths at `ratio` long:short (1 = straight,
+    2 = the triplet's 2:1 = amount 1); None (no figure in the model): straight."""
+    if not ratio or ratio <= 1:
+        return 0.0
+    return (TICKS_PER_BEAT * ratio / (1 + ratio) - EIGHTH) / SWING_SHIFT
+
+
+def swing_in_effect(setting: float | None, feel: dict, bpm: float) -> float:
+    """A set swing, or for auto (None) the soloists' ratio at `bpm` from the model's feel."""
+    if setting is not None:
+        return setting
+    return swing_for_ratio(at_tempo(feel, "swing", bpm))
 
 
 def accented(tick: int, velocity: int) -> int:

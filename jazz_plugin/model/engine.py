@@ -21,6 +21,7 @@ import onnxruntime as ort
 
 from jazz_plugin.errors import ModelError
 from jazz_plugin.model.conditioning import COND_WIDTH, cond_into
+from jazz_plugin.model.critic import Critic
 from jazz_plugin.model.modelinfo import INPUTS, LEGACY_INPUTS, OUTPUTS, ModelInfo
 from jazz_plugin.music.codec import Codec
 
@@ -83,12 +84,14 @@ class Engine:
     per-call input/output conversion (13.7 vs 19.6 µs median here).
     """
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, critic: bool = True) -> None:
         self.path = path or default_model_path()
         self.session, self.info = open_session(self.path)
         self.codec = Codec(self.info.vocabulary)
         self.n_values, self.n_a = self.info.n_values, self.info.n_a
         self.has_cond = self.info.has_cond
+        # the critic beside the model (None: it has none, or `critic` is False)
+        self.critic = Critic.beside(self.path, self.info.critic) if critic else None
         self.batched = all(not isinstance(a.shape[0], int) for a in self.session.get_inputs())
         self._x = np.zeros((1, self.n_values), np.float32)  # [1, n_values], one-hot input
         self._cond = np.zeros((1, COND_WIDTH), np.float32)  # [1, COND_WIDTH]

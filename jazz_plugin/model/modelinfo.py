@@ -19,6 +19,7 @@ from jazz_plugin.model.conditioning import COND_LAYOUT, COND_VERSION, COND_WIDTH
 from jazz_plugin.music.codec import (
     CODEC_NAME,
     CODEC_VERSION,
+    CODEC_VERSIONS_READ,
     TICKS_PER_QUARTER,
     Codec,
     default_vocabulary,
@@ -49,6 +50,8 @@ class ModelInfo:
     cond_width: int | None = COND_WIDTH
     license: str = ""  # the training corpus's licence line
     hyperparameters: dict = field(default_factory=dict)  # how it was trained
+    feel: dict = field(default_factory=dict)  # corpus figures by tempo band (corpus/feel.py)
+    critic: dict = field(default_factory=dict)  # the critic beside it (model/critic.py)
 
     @property
     def n_values(self) -> int:
@@ -74,6 +77,10 @@ class ModelInfo:
             "hyperparameters": json.dumps(self.hyperparameters),
             "producer": "jazz-plugin export",
         }
+        if self.feel:
+            meta["feel"] = json.dumps(self.feel)
+        if self.critic:
+            meta["critic"] = json.dumps(self.critic)
         if self.has_cond:
             meta.update(cond_layout=str(self.cond_layout), cond_version=str(self.cond_version),
                         cond_width=str(self.cond_width))
@@ -86,9 +93,11 @@ class ModelInfo:
         if missing:
             raise ModelError(f"{path!r} is an ONNX model but not a jazz-plugin one: metadata lacks "
                              f"{', '.join(missing)} (expected a file from 'jazz-plugin export')")
-        if meta["codec"] != CODEC_NAME or meta["codec_version"] != str(CODEC_VERSION):
+        read = [str(v) for v in CODEC_VERSIONS_READ]
+        if meta["codec"] != CODEC_NAME or meta["codec_version"] not in read:
             raise ModelError(f"{path!r} uses codec {meta['codec']!r} v{meta['codec_version']}; "
-                             f"this jazz-plugin reads {CODEC_NAME!r} v{CODEC_VERSION}")
+                             f"this jazz-plugin reads {CODEC_NAME!r} v"
+                             f"{', v'.join(read)} (re-export the model)")
         try:
             vocabulary = json.loads(meta["vocabulary"])
             Codec(vocabulary)
@@ -96,6 +105,8 @@ class ModelInfo:
             tpq = int(meta["ticks_per_quarter"])
             quality = json.loads(meta.get("quality") or "{}")
             hyper = json.loads(meta.get("hyperparameters") or "{}")
+            feel = json.loads(meta.get("feel") or "{}")
+            critic = json.loads(meta.get("critic") or "{}")
         except (ValueError, TypeError) as e:
             raise ModelError(f"{path!r} has unreadable jazz-plugin metadata ({e})") from None
         if n_values != len(vocabulary):
@@ -106,8 +117,10 @@ class ModelInfo:
             raise ModelError(f"{path!r} uses {tpq} ticks per quarter; expected {TICKS_PER_QUARTER}")
         cond = _read_cond(meta, path)
         return cls(vocabulary, n_a, tx, meta.get("corpus", ""), quality, ticks_per_quarter=tpq,
+                   codec_version=int(meta["codec_version"]),
                    cond_layout=cond[0], cond_version=cond[1], cond_width=cond[2],
-                   license=meta.get("license", ""), hyperparameters=hyper)
+                   license=meta.get("license", ""), hyperparameters=hyper, feel=feel,
+                   critic=critic)
 
 
 def _check_vocabulary(vocabulary: list[str], path: str) -> None:

@@ -6,6 +6,9 @@ the call; `candidates` lines are made in one batched run per step, and the one t
 develops the call over the harmony (`develop.best`) is the plan. A plan keeps the model's
 state after each of its tokens, and the chord it assumed under each, so it can be planned
 again from any tick (`replan`) when the harmony there is no longer what it assumed.
+The choice adds the model's own likelihood of each line and the critic's verdict on all of
+them, in one batched run (`develop.best`), aiming at the soloists' measured figures
+(`AnswerRules.targets`, from the model's `feel` at the tempo).
 """
 
 from __future__ import annotations
@@ -18,12 +21,21 @@ from typing import TYPE_CHECKING, Protocol
 from jazz_plugin.model.voice import Line, Voice
 from jazz_plugin.music import develop
 from jazz_plugin.music.codec import Note, fold_range
+from jazz_plugin.music.distributions import Phrase
 from jazz_plugin.music.grid import TICKS_PER_BAR, TICKS_PER_BEAT
 
 if TYPE_CHECKING:
     from jazz_plugin.options import RunOptions
 
 START_MARGIN = 0.005  # seconds: an answer never starts closer to the call's end than this
+
+
+class LiveKnobs(Protocol):
+    """The answer knobs a performance moves (live.controls.LiveSettings)."""
+
+    answer_bars: int
+    develop: float
+    critic: float
 
 
 class CallHarmony(Protocol):
@@ -44,13 +56,18 @@ class AnswerRules:
     max_bars: int
     candidates: int  # lines tried; 1 = stream the one line
     develop: float  # 0 = unrelated to the call .. 1 = close variations
+    critic: float = develop.critic  # weight of the critic's verdict, 0 = off
+    targets: develop.Targets | None = None  # the soloists' figures at this tempo
 
     @classmethod
-    def of(cls, o: RunOptions, answer_bars: int | None = None,
-           develop_amount: float | None = None) -> AnswerRules:
-        return cls(o.answer_on, o.answer_bars if answer_bars is None else answer_bars,
-                   o.min_bars, o.max_bars, o.candidates,
-                   o.develop if develop_amount is None else develop_amount)
+    def of(cls, o: RunOptions, live: LiveKnobs | None = None, feel: dict | None = None,
+           bpm: float | None = None) -> AnswerRules:
+        """The options, with the `live` answer length, develop and critic where given;
+        `feel`: the model's measured figures, taken at `bpm` (default: the options')."""
+        knobs = live or o
+        return cls(o.answer_on, knobs.answer_bars, o.min_bars, o.max_bars, o.candidates,
+                   knobs.develop, knobs.critic,
+                   develop.search_targets(feel or {}, o.bpm if bpm is None else bpm))
 
     @property
     def searching(self) -> bool:
@@ -127,8 +144,8 @@ class AnswerPlanner:
         self.prime(call, start)
         origin = self.voice.snapshot()
         end = start + bars * TICKS_PER_BAR
-        return self._assumed(Plan(list(call), start, bars, self._best(
-            call, end, rules.candidates, rules.develop), origin))
+        return self._assumed(Plan(list(call), start, bars, self._best(call, end, rules),
+                                  origin))
 
     def answer(self, call: Sequence[Note], end_tick: float, rules: AnswerRules,
                bpm: float) -> Plan:
@@ -142,7 +159,7 @@ class AnswerPlanner:
         still to come; a candidate whose first note fits the chord it falls on is preferred."""
         k = plan.tokens_before(tick)
         prefix = self.voice.resume(plan.origin, plan.line, k)
-        rest = (self._best(plan.call, plan.end, rules.candidates, rules.develop, fit_first=True)
+        rest = (self._best(plan.call, plan.end, rules, fit_first=True)
                 if self.voice.tick < plan.end else None)
         line = prefix if rest is None else _joined(prefix, rest)
         return self._assumed(Plan(plan.call, plan.start, plan.bars, line, plan.origin))
@@ -152,20 +169,34 @@ class AnswerPlanner:
         plan.chords = [self.harmony.at(t)[0] for t in plan.token_ticks()]
         return plan
 
-    def extend(self, until: int, call: Sequence[Note], candidates: int,
-               develop_amount: float) -> Line:
-        """The voice goes on up to `until` with the best of `candidates` lines developing
-        `call`, and stays there (`generate` makes a long line phrase by phrase this way)."""
-        line = self._best(call, until, candidates, develop_amount)
+    def extend(self, until: int, call: Sequence[Note], rules: AnswerRules) -> Line:
+        """The voice goes on up to `until` with the best of `rules.candidates` lines
+        developing `call`, and stays there (`generate` makes a long line phrase by phrase)."""
+        line = self._best(call, until, rules)
         self.voice.adopt(line)
         return line
 
-    def _best(self, call: Sequence[Note], until: int, candidates: int,
-              develop_amount: float, fit_first: bool = False) -> Line:
-        lines = self.voice.candidates(max(candidates, 1), until)
-        if fit_first:  # those whose first note is a tone of its chord, where any is
+    def _best(self, call: Sequence[Note], until: int, rules: AnswerRules,
+              fit_first: bool = False) -> Line:
+        """The best of the candidates: develop, the model's likelihood of each (mean per
+        token) and the critic's verdict on all of them in one batched run; with
+        `fit_first`, among those whose first note is a tone of its chord, where any is."""
+        voice = self.voice
+        start = voice.tick
+        lines = voice.candidates(max(rules.candidates, 1), until)
+        if fit_first:
             lines = [c for c in lines if self._fits(c.notes[:1])] or lines
-        return lines[develop.best([c.notes for c in lines], call, self.harmony, develop_amount)]
+        if len(lines) == 1:
+            return lines[0]
+        verdicts = None
+        critic = voice.engine.critic
+        if rules.critic > 0 and critic is not None:
+            bars = max(1, -(-(until - start) // TICKS_PER_BAR))
+            verdicts = critic.logits([Phrase(c.notes, start, bars, self.harmony) for c in lines])
+        loglik = [c.logp / max(1, len(c.tokens)) for c in lines]
+        return lines[develop.best([c.notes for c in lines], call, self.harmony, rules.develop,
+                                  loglik=loglik, verdicts=verdicts, critic=rules.critic,
+                                  targets=rules.targets)]
 
     def _fits(self, notes: list[Note]) -> bool:
         chord = self.harmony.at(notes[0].start)[0] if notes else 0
@@ -176,4 +207,4 @@ def _joined(prefix: Line, rest: Line) -> Line:
     """`prefix` followed by `rest` (which went on from its end)."""
     return Line(rest.decoder, rest.guard, rest.first, prefix.notes + rest.notes,
                 prefix.tokens + rest.tokens, rest.probs, rest.h, rest.c,
-                prefix.states + rest.states)
+                prefix.states + rest.states, prefix.logp + rest.logp)

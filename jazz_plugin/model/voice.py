@@ -25,8 +25,6 @@ from jazz_plugin.music.codec import (
     Token,
     fold_pitch,
     fold_range,
-    nearest_duration,
-    split_rest,
 )
 
 NO_HARMONY = None  # a voice without harmony conditions on "no chord known"
@@ -35,6 +33,10 @@ DENSITY_RANGE = 4.0  # at density 0 rests are this much likelier, at 1 this much
 
 LOOP_MAX_PERIOD = 32  # periods the loop guard watches (tokens)
 LOOP_MIN_TOKENS = 16  # a stretch this long that repeats exactly (at least twice) is a loop
+NEAR_GRAM = 3  # argmax: a token that would repeat a 3-token figure ...
+NEAR_WINDOW = 48  # ... played within the last 48 tokens (about 4 bars) ...
+NEAR_PENALTY = 0.2  # ... has its probability multiplied by this, once per earlier time
+HISTORY = max(LOOP_MAX_PERIOD, NEAR_WINDOW)  # tokens the guard keeps (at least)
 
 
 class LoopGuard:
@@ -42,7 +44,9 @@ class LoopGuard:
 
     For each period p it counts how many tokens in a row equal the one p before; the token
     that would make a stretch of at least two periods and LOOP_MIN_TOKENS tokens repeat
-    exactly is banned for the next step (argmax would otherwise cycle for ever).
+    exactly is banned for the next step (argmax would otherwise cycle for ever). Under
+    argmax it also makes a figure repeated lately less likely (`near`), so the likeliest
+    line moves on instead of climbing one scale fragment with a note changed now and then.
     """
 
     def __init__(self) -> None:
@@ -54,8 +58,8 @@ class LoopGuard:
         for p in range(1, min(LOOP_MAX_PERIOD, len(h)) + 1):
             self.runs[p] = self.runs[p] + 1 if h[-p] == token else 0
         h.append(token)
-        if len(h) > 2 * LOOP_MAX_PERIOD:
-            del h[:LOOP_MAX_PERIOD]
+        if len(h) > 2 * HISTORY:
+            del h[:HISTORY]
 
     def banned(self) -> list[int]:
         """Tokens that would close an exact loop now."""
@@ -68,11 +72,28 @@ class LoopGuard:
         other.history, other.runs = list(self.history), list(self.runs)
         return other
 
-    def apply(self, probs: np.ndarray) -> np.ndarray:
+    def near(self) -> dict[int, int]:
+        """token -> how often it followed the last NEAR_GRAM - 1 tokens within NEAR_WINDOW."""
+        h = self.history[-NEAR_WINDOW:]
+        k = NEAR_GRAM - 1
+        if len(h) <= k:
+            return {}
+        context, seen = h[-k:], {}
+        for i in range(len(h) - k):
+            if h[i:i + k] == context:
+                seen[h[i + k]] = seen.get(h[i + k], 0) + 1
+        return seen
+
+    def apply(self, probs: np.ndarray, near_loops: bool = False) -> np.ndarray:
+        """`probs` without the tokens that close an exact loop; with `near_loops` (argmax)
+        also with figures repeated lately made less likely (deterministic: nothing drawn)."""
         banned = self.banned()
-        if not banned:
+        repeats = self.near() if near_loops else {}
+        if not banned and not repeats:
             return probs
         out = probs.copy()
+        for token, times in repeats.items():
+            out[token] *= NEAR_PENALTY ** times
         out[banned] = 0.0
         return out if out.any() else probs
 
@@ -92,6 +113,7 @@ class Line:
     c: np.ndarray | None = None
     states: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     # states[k]: (probs [n_values], h [1, n_a], c [1, n_a]) after token k
+    logp: float = 0.0  # the model's own log-likelihood of its tokens (candidates; no bias)
 
     @property
     def tick(self) -> int:
@@ -138,7 +160,7 @@ class Voice:
     def _pick(self, line: Line, probs: np.ndarray) -> tuple[int, int, Note | None]:
         """Choose `line`'s next token from `probs` and feed it to its decoder and guard:
         (its start tick, the token, its note or None)."""
-        p = line.guard.apply(probs * self.bias)
+        p = line.guard.apply(probs * self.bias, self.sampler.argmax)
         if line.first:  # a line opens with a note, on its beat
             p = p * self.note_mask
             line.first = False
@@ -174,7 +196,7 @@ class Voice:
                 self.line.decoder.feed(token)
                 probs = self._feed(token)
             gap = int(tick - self.line.decoder.tick)
-            for dur in split_rest(gap) if gap > 0 else ():
+            for dur in codec.split_rest(gap) if gap > 0 else ():
                 token = codec.rest_index[dur]
                 self.line.decoder.feed(token)
                 probs = self._feed(token)
@@ -192,7 +214,7 @@ class Voice:
     def steer(self, pitch: int, prev_pitch: int, ticks: float) -> None:
         """Duet: a note the musician finished is fed through the model as it comes."""
         interval = fold_pitch(pitch, prev_pitch) - prev_pitch
-        token = Token("n", interval, nearest_duration(ticks))
+        token = Token("n", interval, self.codec.nearest_duration(ticks))
         self.line.decoder.pitch = fold_range(pitch, self.low, self.high)
         self.line.probs = self._feed(self.codec.index[token])
 
@@ -222,6 +244,7 @@ class Voice:
             for i, line in enumerate(out):
                 if active[i]:
                     _start, tokens[i], note = self._pick(line, probs[i])
+                    line.logp += float(np.log(probs[i, tokens[i]] + 1e-12))
                     line.tokens.append(int(tokens[i]))
                     if note is not None:
                         line.notes.append(note)

@@ -5,6 +5,12 @@ A token is either a note, `(interval from the previous pitch, duration class)`, 
 key gives the same tokens. Durations live on a grid of 12 ticks per quarter note, which
 holds sixteenths (3), eighth-note triplets (4) and swung eighths (8 + 4).
 
+Version 2 keeps every onset where the notation puts it: each onset is rounded to the grid
+on its own, a note sounds for the duration class nearest its length that still ends by the
+next onset, and the rest classes (which include 1 tick) absorb whatever remains exactly.
+Version 1 dropped a 1-tick remainder and moved about a third of the WJazzD notes a tick
+early; its models still load, and encode with their own (smaller) vocabulary.
+
 `quantize` turns free timing into the canonical line that the tokens describe exactly, so
 `decode(encode(q)) == q` for every quantized line `q`.
 """
@@ -16,10 +22,14 @@ from dataclasses import dataclass
 
 from jazz_plugin.music.grid import TICKS_PER_QUARTER as TICKS_PER_QUARTER  # the codec's grid
 
-DURATIONS = (2, 3, 4, 6, 8, 9, 12, 16, 18, 24, 36, 48)  # duration classes, in ticks
+# duration classes, in ticks: every value up to 10 (tuplets and swung 8 + 4 land exactly),
+# then the longer written values; a remainder under a class is a rest of its own
+DURATIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 16, 18, 24, 36, 48)
+DURATIONS_V1 = (2, 3, 4, 6, 8, 9, 12, 16, 18, 24, 36, 48)  # codec v1 (still read)
 MAX_INTERVAL = 12  # larger leaps are folded by octaves into [-12, +12]
 CODEC_NAME = "interval-duration"
-CODEC_VERSION = 1
+CODEC_VERSION = 2
+CODEC_VERSIONS_READ = (1, 2)  # v1 models load; their lines may drop a 1-tick rest
 MIDI_LOW, MIDI_HIGH = 0, 127
 
 
@@ -61,26 +71,30 @@ class Token:
         raise ValueError(f"not a token name: {name!r}")
 
 
-def default_vocabulary() -> list[str]:
-    """The sorted token names of codec version 1."""
-    tokens = [Token("n", i, d) for i in range(-MAX_INTERVAL, MAX_INTERVAL + 1) for d in DURATIONS]
-    tokens += [Token("r", 0, d) for d in DURATIONS]
+def default_vocabulary(durations: Sequence[int] = DURATIONS) -> list[str]:
+    """The sorted token names of the codec (of version 1 with `DURATIONS_V1`)."""
+    tokens = [Token("n", i, d) for i in range(-MAX_INTERVAL, MAX_INTERVAL + 1) for d in durations]
+    tokens += [Token("r", 0, d) for d in durations]
     return [t.name for t in sorted(tokens)]
 
 
-def nearest_duration(ticks: float) -> int:
-    """The duration class nearest to `ticks` (ties go to the shorter class)."""
-    return min(DURATIONS, key=lambda d: (abs(d - ticks), d))
+def nearest_duration(ticks: float, at_most: float | None = None,
+                     classes: Sequence[int] = DURATIONS) -> int:
+    """The duration class nearest to `ticks` (ties go to the shorter class), and no longer
+    than `at_most` when given (the time to the next onset) unless no class is that short."""
+    fits = [d for d in classes if at_most is None or d <= at_most] or [classes[0]]
+    return min(fits, key=lambda d: (abs(d - ticks), d))
 
 
-def split_rest(ticks: int) -> list[int]:
-    """Canonical rest decomposition: greedy largest class first; a 1-tick remainder drops.
+def split_rest(ticks: int, classes: Sequence[int] = DURATIONS) -> list[int]:
+    """Canonical rest decomposition: greedy, largest class first. With the 1-tick class any
+    whole gap is held exactly; a remainder shorter than the smallest class drops.
 
     Greedy is idempotent (`split_rest(sum(split_rest(g))) == split_rest(g)`), which is what
     makes encode and quantize agree.
     """
     parts: list[int] = []
-    for d in reversed(DURATIONS):
+    for d in sorted(classes, reverse=True):
         while ticks >= d:
             parts.append(d)
             ticks -= d
@@ -131,25 +145,26 @@ def quantize(notes: Iterable[tuple[int, float, float]], ticks_per_unit: float = 
     """Free-timed `(pitch, start, end)` notes -> the canonical quantized monophonic line.
 
     Times are multiplied by `ticks_per_unit` to get grid ticks (pass TICKS_PER_QUARTER for
-    times in quarter notes). Each onset aims at its absolute position, so rounding errors
-    never accumulate along the line.
+    times in quarter notes). Each onset is rounded to the grid on its own, so every onset
+    sits where its time puts it and errors never accumulate; notes whose onsets round to one
+    tick keep the first. A note sounds for the nearest duration class that ends by the next
+    onset; the rest tokens fill the gap exactly.
     """
-    line = [(p, s * ticks_per_unit, e * ticks_per_unit) for p, s, e in skyline(notes)]
+    line: list[tuple[int, int, float]] = []  # (pitch, onset tick, end) with rising onsets
+    for p, s, e in skyline(notes):
+        onset = round(s * ticks_per_unit)
+        if not line or onset > line[-1][1]:
+            line.append((p, onset, e * ticks_per_unit))
     out: list[Note] = []
-    if not line:
-        return out
-    cursor = round(line[0][1])
-    prev_pitch = line[0][0]
-    for i, (pitch, _start, end) in enumerate(line):
-        next_start = line[i + 1][1] if i + 1 < len(line) else None
-        sound_end = end if next_start is None else min(end, next_start)
-        dur = nearest_duration(min(sound_end - cursor, DURATIONS[-1]))
+    prev_pitch = line[0][0] if line else 0
+    for i, (pitch, onset, end) in enumerate(line):
+        next_onset = line[i + 1][1] if i + 1 < len(line) else None
+        length = end - onset if next_onset is None else min(end, next_onset) - onset
+        ioi = None if next_onset is None else next_onset - onset
+        dur = nearest_duration(min(length, DURATIONS[-1]), ioi)
         pitch = min(max(fold_pitch(pitch, prev_pitch), MIDI_LOW), MIDI_HIGH)
-        out.append(Note(cursor, pitch, dur))
+        out.append(Note(onset, pitch, dur))
         prev_pitch = pitch
-        cursor += dur
-        if next_start is not None:
-            cursor += sum(split_rest(round(next_start - cursor)))
     return out
 
 
@@ -162,6 +177,16 @@ class Codec:
         self.names = names
         self.index = {t: i for i, t in enumerate(self.tokens)}
         self.rest_index = {t.dur: i for i, t in enumerate(self.tokens) if t.is_rest}
+        self.durations = sorted({t.dur for t in self.tokens if not t.is_rest}) or list(DURATIONS)
+        self.rest_classes = sorted(self.rest_index)
+
+    def nearest_duration(self, ticks: float, at_most: float | None = None) -> int:
+        """`nearest_duration` over this vocabulary's note classes."""
+        return nearest_duration(ticks, at_most, self.durations)
+
+    def split_rest(self, ticks: int) -> list[int]:
+        """`split_rest` over this vocabulary's rest classes (exact when it has 1 tick)."""
+        return split_rest(ticks, self.rest_classes)
 
     @property
     def n_values(self) -> int:
@@ -176,11 +201,12 @@ class Codec:
         prev = notes[0].pitch if prev_pitch is None else prev_pitch
         for i, note in enumerate(notes):
             interval = fold_pitch(note.pitch, prev) - prev
-            ids.append(self.index[Token("n", interval, nearest_duration(note.dur))])
+            ioi = notes[i + 1].start - note.start if i + 1 < len(notes) else None
+            dur = self.nearest_duration(note.dur, ioi)
+            ids.append(self.index[Token("n", interval, dur)])
             prev = note.pitch
-            if i + 1 < len(notes):
-                gap = notes[i + 1].start - (note.start + note.dur)
-                ids.extend(self.rest_index[d] for d in split_rest(gap))
+            if ioi is not None:
+                ids.extend(self.rest_index[d] for d in self.split_rest(ioi - dur))
         return ids
 
     def decode(

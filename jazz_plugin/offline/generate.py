@@ -7,7 +7,7 @@ from jazz_plugin.corpus.midifile import read_melody, write_line
 from jazz_plugin.errors import JazzError
 from jazz_plugin.live.chordsource import Harmony
 from jazz_plugin.model.engine import Engine
-from jazz_plugin.model.planner import AnswerPlanner
+from jazz_plugin.model.planner import AnswerPlanner, AnswerRules
 from jazz_plugin.model.sampling import Sampler
 from jazz_plugin.model.voice import Voice
 from jazz_plugin.music import develop
@@ -23,18 +23,21 @@ def improvise(engine: Engine, sampler: Sampler, steps: int, seed_notes: list[Not
               low: int = 0, high: int = 127, changes: Changes | None = None,
               until: int | None = None, start: int | None = None, candidates: int = 1,
               develop_amount: float = develop.develop,
-              tokens: list[int] | None = None) -> list[Note]:
+              tokens: list[int] | None = None, critic: float = develop.critic,
+              targets: develop.Targets | None = None) -> list[Note]:
     """A line from the model: `steps` tokens, or from `start` up to tick `until`.
 
     Continues `seed_notes` if given. With no chart, the key of the seed is assumed (the
     daemon does the same with a call), so a conditioned model stays in the seed's key.
     With `until` and `candidates` > 1 the line is chosen phrase by phrase (SEGMENT_BARS at a
     time) as the daemon chooses its answers: the best of the candidates, each phrase
-    developing the one before. The chosen tokens are appended to `tokens` if given.
+    developing the one before, the critic weighted by `critic`, aiming at `targets` (the
+    model's measured figures at a tempo). The chosen tokens are appended to `tokens`.
     """
     harmony = Harmony(changes)
     voice = Voice(engine, sampler, low, high, harmony)
     planner = AnswerPlanner(voice, harmony)
+    rules = AnswerRules("beat", 0, 1, 1, candidates, develop_amount, critic, targets)
     if seed_notes:
         harmony.heard(seed_notes)
         last = seed_notes[-1]
@@ -55,7 +58,7 @@ def improvise(engine: Engine, sampler: Sampler, steps: int, seed_notes: list[Not
     while voice.tick < until:
         if candidates > 1:
             end = min(until, (voice.tick // TICKS_PER_BAR + SEGMENT_BARS) * TICKS_PER_BAR)
-            pick = planner.extend(end, call, candidates, develop_amount)
+            pick = planner.extend(end, call, rules)
             phrase, chosen = pick.notes, pick.tokens
             call = phrase or call
         else:

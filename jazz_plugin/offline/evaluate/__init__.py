@@ -29,6 +29,7 @@ from jazz_plugin import options
 from jazz_plugin.errors import ConfigError, CorpusError
 from jazz_plugin.model.engine import Engine
 from jazz_plugin.model.sampling import Sampler
+from jazz_plugin.offline import tellapart
 from jazz_plugin.offline.evaluate.calls import CALLS, all_calls, answer_calls, daemon_answer
 from jazz_plugin.offline.evaluate.continuations import continue_solo, continue_solos
 from jazz_plugin.offline.evaluate.fit import Fit, fit
@@ -75,6 +76,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print()
         print(solo_report(engine, sampler, solos, args.opening_bars, args.continue_bars,
                           args.context, args.by_performer))
+        if args.tell_apart:
+            critic = options.RunOptions().critic if args.critic is None else \
+                options.convert("critic", args.critic, "command line")
+            print()
+            print(tellapart.report(engine, sampler, solos, args.corpus, options.RunOptions()
+                                   .candidates, critic, held_out_label(engine, solos),
+                                   sampling_text(sampler), args.opening_bars,
+                                   args.continue_bars))
     if args.calls:
         settings = options.RunOptions()
         print()

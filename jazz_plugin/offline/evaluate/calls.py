@@ -66,7 +66,8 @@ def daemon_answer(engine: Engine, sampler: Sampler, call: list[Note],
     planner = AnswerPlanner(Voice(engine, sampler, settings.low, settings.high, harmony),
                             harmony)
     end_tick = max(n.start + n.dur for n in call) + settings.phrase_end * TICKS_PER_BEAT
-    plan = planner.answer(call, end_tick, AnswerRules.of(settings), settings.bpm)
+    plan = planner.answer(call, end_tick, AnswerRules.of(settings, feel=engine.info.feel),
+                          settings.bpm)
     return [n for n in plan.notes if n.start < plan.end]
 
 

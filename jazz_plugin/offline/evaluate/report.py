@@ -48,8 +48,28 @@ def sampling_text(sampler: Sampler) -> str:
 def model_text(engine: Engine) -> str:
     conditioning = ("hears chords and bar positions" if engine.has_cond
                     else "without conditioning: hears no chords or bar positions")
-    return (f"model {os.path.basename(engine.path)} (n_a {engine.n_a}, Tx {engine.info.tx}; "
-            f"{conditioning})")
+    critic = (f"; critic {engine.critic.meta.get('file')} (held-out AUC "
+              f"{engine.critic.meta.get('held_out_auc')})" if engine.critic else "; no critic")
+    lines = [f"model {os.path.basename(engine.path)} (n_a {engine.n_a}, Tx {engine.info.tx}, "
+             f"codec v{engine.info.codec_version}; {conditioning}{critic})"]
+    if engine.info.feel:
+        lines.append(feel_table(engine.info.feel))
+    return "\n".join(lines)
+
+
+FEEL_ROWS = (("swing", "swing ratio (long:short off-beat eighth)"),
+             ("notes_per_bar", "notes per bar"), ("rest_share", "rest share of the time"),
+             ("echo", "echo of the 2 bars before (search target at --develop 0.5)"),
+             ("chord_tones_1_3", "chord tones on beats 1 and 3"))
+
+
+def feel_table(feel: dict) -> str:
+    """The figures measured on the training corpus by tempo band (the model's `feel`)."""
+    bands = feel.get("bands", [])
+    rows = [[label] + [_v(v) for v in feel[key]] for key, label in FEEL_ROWS if feel.get(key)]
+    rows.append(["training solos"] + [str(n) for n in feel.get("solos", [])])
+    return "\n".join(["", "measured on the training solos, by tempo band (BPM); the search and "
+                      "--swing auto use these"] + table(["figure", *bands], rows))
 
 
 def fit_table(engine: Engine, solos: Sequence[Solo], fits: Sequence[Fit], label: str,
