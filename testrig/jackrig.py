@@ -59,8 +59,9 @@ class JackServer:
     child process find it; `kill` and `stop` end only the jackd we started, by its PID.
     """
 
-    def __init__(self, name: str | None = None) -> None:
+    def __init__(self, name: str | None = None, args: tuple[str, ...] = JACKD_ARGS) -> None:
         self.name = name or unique_server_name()
+        self.args = args
         self.proc: subprocess.Popen | None = None
         self.log_path = os.path.join(tempfile.gettempdir(), f"jackd-{self.name}.log")
 
@@ -84,7 +85,7 @@ class JackServer:
         setpriv = shutil.which("setpriv")
         wrap = [setpriv, "--pdeathsig", "TERM"] if setpriv else []
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([*wrap, jackd, "-n", self.name, *JACKD_ARGS],
+            self.proc = subprocess.Popen([*wrap, jackd, "-n", self.name, *self.args],
                                          stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -143,13 +144,14 @@ class JackServer:
 class Daemon:
     """`jazz-plugin run ARGS` with its stderr collected in the background."""
 
-    def __init__(self, *args: str, client: str | None = None) -> None:
+    def __init__(self, *args: str, client: str | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.client = client or f"jp-{uuid.uuid4().hex[:6]}"
         cmd = [sys.executable, "-m", "jazz_plugin.cli", "run", "--api", "jack",
                "--client-name", self.client, *args]
         self.started = time.monotonic()
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     text=True, cwd=ROOT)
+                                     text=True, cwd=ROOT, env=env)
         self.lines: list[str] = []
         self.ready_at: float | None = None
         self.grid_origin: float | None = None  # monotonic time of the daemon's tick 0

@@ -26,7 +26,7 @@ os.environ["XDG_CACHE_HOME"] = os.path.join(
 
 # `slow` (over ~3 s each, all of a file, or a fixture that trains or imports TensorFlow):
 # left out of the inner loop `pytest -m "not slow"`
-SLOW_FILES = {"test_soak.py", "test_bench.py", "test_faults.py", "test_export.py",
+SLOW_FILES = {"test_ardour.py", "test_soak.py", "test_bench.py", "test_faults.py", "test_export.py",
               "test_trade_e2e.py", "test_hear.py", "test_signals.py", "test_link.py",
               "test_distributed.py", "test_finetune.py"}
 # of those, the ones on the JACK server

@@ -4,6 +4,7 @@ with Start, plays a call in each of its turns, and listens."""
 import re
 
 import mido
+import pytest
 
 from jazz_plugin.corpus.midifile import read_solo_parts
 from jazz_plugin.live.midispec import NOTE_ON
@@ -77,3 +78,14 @@ def test_a_recorded_session_reimports_with_the_same_notes_chords_and_bar_lines_a
     mid = mido.MidiFile(str(path))
     markers = [m.text for m in mid.tracks[0] if m.type == "marker"]
     assert markers == [f"bar {k + 1}" for k in range(len(markers))] and len(markers) >= bars
+
+
+@pytest.mark.parametrize("bpm", [120, 240])
+def test_trading_under_load_never_plays_in_the_musicians_turn_and_opens_on_the_bar_line(
+        jack_server, hogs, bpm):
+    # two busy processes take both cores for the whole session (the `hogs` fixture)
+    res = trade_session(bpm, bars=2, rounds=2)
+    assert res.exit_code == 0 and res.answers == 2, res.stderr
+    assert res.overlaps == 0, res.stderr  # nothing sounds in the musician's turns
+    assert all(abs(err) <= 6.0 for err in res.first_errors_ms), res.first_errors_ms
+    assert res.hanging == set() and res.closed, res.stderr

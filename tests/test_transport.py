@@ -20,12 +20,12 @@ from jazz_plugin.live.midispec import (
     SUSTAIN_PEDAL,
 )
 from jazz_plugin.live.scheduler import Scheduler
-from jazz_plugin.live.transport import WINDOW, DawTransport
+from jazz_plugin.live.transport import LOCATE, PRE_START, DawTransport
 
 BPM = 120
 BEAT = 60 / BPM
 PULSE = BEAT / 24
-PRE_START = 528 / 48000  # Ardour sends the first note this long before START
+EARLY = 528 / 48000  # Ardour sends the first note this long before START
 CALL = [60, 62, 64, 65, 67, 69, 71, 72, 74, 72, 71, 69, 67, 65, 64, 62]  # 16 eighths, 2 bars
 
 
@@ -44,18 +44,21 @@ class DawRig(Rig):
         self.now = t
         for at, m in self.transport.feed(t, list(msg)):
             self.imp.on_midi(at, m)
-        self.imp.poll(t)
+        if not self.transport.deciding():
+            self.imp.poll(t)
 
     def advance(self, until: float) -> None:
+        """As the daemon's loop: while a STOP may be a locate, only the transport wakes."""
         while True:
-            times = [w for w in (self.imp.next_wakeup(self.now), self.transport.next_time())
-                     if w is not None]
+            wake = None if self.transport.deciding() else self.imp.next_wakeup(self.now)
+            times = [w for w in (wake, self.transport.next_time()) if w is not None]
             if not times or min(times) > until:
                 break
             self.now = max(self.now, min(times))
             for at, m in self.transport.due(self.now):
                 self.imp.on_midi(at, m)
-            self.imp.poll(self.now)
+            if not self.transport.deciding():
+                self.imp.poll(self.now)
         self.now = max(self.now, until)
 
     def pass_of(self, t0: float, bars: int, first_sent: bool = False) -> float:
@@ -75,14 +78,17 @@ class DawRig(Rig):
         return [line for line in self.log if line.startswith("call of")]
 
 
-def wrap(rig: DawRig, t: float) -> None:
-    """What Ardour sends at a loop wrap, within 6 ms: the next pass's first note, CC 64 and
-    CC 123 on all 16 channels, STOP, START (the pulses go on from t)."""
-    rig.daw(t - 0.006, NOTE_ON, CALL[0], 100)
+def wrap(rig: DawRig, t: float, locate: bool = False) -> None:
+    """What Ardour 7 sends at a loop wrap, within 6 ms: the next pass's first note, STOP,
+    CC 64 and CC 123 on all 16 channels, START (the pulses go on from t). A locate while
+    rolling: STOP and the CCs, then 21 ms later the first note and START."""
+    stop = t - (0.0213 if locate else 0.0053)
+    note = t - 0.011 if locate else stop - 0.0057
+    rig.daw(note, NOTE_ON, CALL[0], 100)
+    rig.daw(stop, STOP)
     for ch in range(16):
-        rig.daw(t - 0.005 + ch * 1e-4, CONTROL_CHANGE | ch, SUSTAIN_PEDAL, 0)
-        rig.daw(t - 0.005 + ch * 1e-4 + 5e-5, CONTROL_CHANGE | ch, ALL_NOTES_OFF, 0)
-    rig.daw(t - 0.001, STOP)
+        rig.daw(stop + ch * 1e-4, CONTROL_CHANGE | ch, SUSTAIN_PEDAL, 0)
+        rig.daw(stop + ch * 1e-4 + 5e-5, CONTROL_CHANGE | ch, ALL_NOTES_OFF, 0)
     rig.daw(t, START)
 
 
@@ -94,7 +100,7 @@ def on_times_and_ticks(rig: DawRig):
 def test_a_note_just_before_start_belongs_to_the_bar_that_starts():
     rig = DawRig()
     t0 = 1.0
-    rig.daw(t0 - PRE_START, NOTE_ON, CALL[0], 100)
+    rig.daw(t0 - EARLY, NOTE_ON, CALL[0], 100)
     rig.daw(t0, START)
     end = rig.pass_of(t0, bars=6, first_sent=True)
     rig.advance(end)
@@ -103,15 +109,16 @@ def test_a_note_just_before_start_belongs_to_the_bar_that_starts():
     assert rig.imp.status.stuck_input == 0 and rig.imp.sched.missed == 0
 
 
-def test_a_loop_wrap_is_a_jump_not_a_stop_and_its_cc_123_cuts_nothing():
+@pytest.mark.parametrize("locate", [False, True])
+def test_a_loop_wrap_is_a_jump_not_a_stop_and_its_cc_123_cuts_nothing(locate):
     rig = DawRig()
     t = 0.5
-    rig.daw(t - PRE_START, NOTE_ON, CALL[0], 100)
+    rig.daw(t - EARLY, NOTE_ON, CALL[0], 100)
     rig.daw(t, START)
     for k in range(3):  # a 4-bar loop, played 3 times
         end = rig.pass_of(t, bars=4, first_sent=True)
         if k < 2:
-            wrap(rig, end)
+            wrap(rig, end, locate)
         t = end
     assert not any("stopped" in line or "released" in line for line in rig.log), rig.log
     rig.advance(t + 4 * BEAT)  # (the pulses stop here: the clock then counts as gone)
@@ -127,9 +134,10 @@ def test_a_real_stop_still_stops_and_its_cc_123_still_releases():
     rig.daw(t, NOTE_ON, 60, 100)  # held when the DAW stops
     rig.daw(t + 0.001, CONTROL_CHANGE, ALL_NOTES_OFF, 0)
     rig.daw(t + 0.002, STOP)
-    rig.advance(t + 0.002 + WINDOW + 0.01)
+    rig.advance(t + 0.002 + LOCATE + 0.01)
     assert "clock stopped: all notes closed" in rig.log
     assert rig.imp.phrase.held == {} and rig.output.sounding == set()
+    assert not [at for at, _p in rig.notes()[0] if at > t + 0.002]  # nothing after the STOP
     assert rig.transport.locates == 0
 
 
@@ -179,7 +187,7 @@ def test_the_scheduler_never_plays_a_note_whose_end_is_already_due():
 def test_notes_played_with_the_transport_stopped_wait_no_longer_than_the_window():
     rig = DawRig()
     rig.daw(0.0, NOTE_ON, 60, 100)
-    assert rig.imp.status.notes_in == 0 and rig.transport.next_time() == pytest.approx(WINDOW)
-    rig.advance(WINDOW)
+    assert rig.imp.status.notes_in == 0 and rig.transport.next_time() == pytest.approx(PRE_START)
+    rig.advance(PRE_START)
     assert rig.imp.status.notes_in == 1  # with its own time
     assert rig.imp.phrase.call[0].start == pytest.approx(rig.clock.tick_at(0.0))

@@ -240,14 +240,16 @@ def _loop(imp: Improviser, queue: InputQueue, stopper: Stopper, status: StatusLi
         if recorder is not None:
             recorder.poll(now)
         surface.before_poll(imp, now)
-        imp.poll(now)
+        deciding = transport.deciding()  # a STOP that may be a locate: nothing new plays
+        if not deciding:
+            imp.poll(now)
         surface.after_poll(imp, now)
         if status.due(now):
             status.show(imp, ports_text, queue.dropped, imp.sched.missed)
         if now >= next_check:
             next_check = now + PORT_CHECK_EVERY
             lost_since = _handle_port_events(ports.check(), imp, status, lost_since, now)
-        wake = imp.next_wakeup(now)
+        wake = None if deciding else imp.next_wakeup(now)
         limits = [t for t in (wake, surface.next_wakeup(imp, now), status.next_time(),
                               next_check, transport.next_time()) if t is not None]
         timeout = max(0.0, min(limits) - time.monotonic())

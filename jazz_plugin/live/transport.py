@@ -7,13 +7,15 @@ DAWs do not send a transport change as one clean message. Measured with Ardour 7
 
 Taken one by one, the first note would belong to the bar before the start, the STOP would
 end the performance and the CC 123 would cut the note that opens the next pass.
-`DawTransport` sits between the MIDI input and the improviser and holds what is ambiguous
-for at most WINDOW:
-- while the transport is stopped, channel messages wait; a START or CONTINUE within WINDOW
-  takes them into the bar that starts: they pass right after its first pulse, with its time;
-- while it runs, a STOP and CC 120/123 wait; a START or CONTINUE within WINDOW of the STOP
+A locate while rolling sends STOP, the CCs, the first note and START over about 21 ms (four
+256-frame periods). `DawTransport` sits between the MIDI input and the improviser and holds
+what is ambiguous, briefly:
+- while the transport is stopped, channel messages wait; a START or CONTINUE within
+  PRE_START takes them into the bar that starts: they pass right after its first pulse,
+  with its time;
+- while it runs, a STOP and CC 120/123 wait; a START or CONTINUE within LOCATE of the STOP
   makes them a locate: the STOP and the CCs are dropped, and the clock sees a jump.
-Whatever turns out to mean nothing more goes on with its own time, at most WINDOW late.
+Whatever turns out to mean nothing more goes on with its own time, that much late.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from jazz_plugin.live.midispec import (
     kind,
 )
 
-WINDOW = 0.020  # seconds: a DAW's note-before-START and STOP-then-START fit well inside
+PRE_START = 0.020  # seconds: a note this soon before START belongs to the bar that starts
+LOCATE = 0.050  # seconds: a START this soon after STOP makes them a locate (a real STOP is
+# acted on this much later: the silence it brings is that late)
 CUTS = (ALL_NOTES_OFF, ALL_SOUND_OFF)  # controllers a DAW sends on stop and at a loop wrap
 
 Message = tuple[float, list[int]]
@@ -38,11 +42,14 @@ Message = tuple[float, list[int]]
 
 class DawTransport:
     """Holds, re-times or drops transport-related input; `feed` what comes, `due` what
-    waited long enough, wake up at `next_time`. Counts the locates it recognised."""
+    waited long enough, wake up at `next_time`. Counts the locates it recognised.
+    With another clock than MIDI clock it passes everything on at once."""
 
-    def __init__(self, clock, window: float = WINDOW) -> None:
+    def __init__(self, clock, window: float = PRE_START, locate: float = LOCATE) -> None:
         self.clock = clock
-        self.window = window if clock.source == "external" else 0.0  # only MIDI clock
+        external = clock.source == "external"  # only MIDI clock has this transport
+        self.window = window if external else 0.0
+        self.locate = locate if external else 0.0
         self.waiting: list[Message] = []  # channel messages while stopped
         self.cuts: list[Message] = []  # CC 120/123 and a STOP while running, in order
         self.stop_at: float | None = None  # when the held STOP came
@@ -72,7 +79,7 @@ class DawTransport:
         if status in (START, CONTINUE):
             out = [(s, m) for s, m in self.waiting if t - s > self.window]  # played stopped
             self.waiting = [(s, m) for s, m in self.waiting if t - s <= self.window]
-            if self.stop_at is not None and t - self.stop_at <= self.window:
+            if self.stop_at is not None and t - self.stop_at <= self.locate:
                 self.locates += 1  # a jump, not the end: the STOP and its CCs mean nothing
             else:
                 out = self._release_cuts() + out
@@ -95,15 +102,20 @@ class DawTransport:
         self.waiting.append((t, msg))
         return []
 
+    def deciding(self) -> bool:
+        """A STOP is held: until it is known to be a locate or a stop, nothing plays (a
+        note due now would sound after the DAW stopped)."""
+        return self.stop_at is not None
+
     def _release_cuts(self) -> list[Message]:
         out, self.cuts, self.stop_at = self.cuts, [], None
         return out
 
     def due(self, now: float) -> list[Message]:
-        """What waited WINDOW for a START that did not come: on with its own time."""
+        """What waited for a START that did not come: on with its own time."""
         out: list[Message] = []
         first = self._first_cut()
-        if first is not None and now >= first + self.window:
+        if first is not None and now >= first + self.locate:
             out += self._release_cuts()
         since = self.started_at
         if self.waiting and since is not None and now >= since + self.window:
@@ -123,7 +135,7 @@ class DawTransport:
         times = []
         first = self._first_cut()
         if first is not None:
-            times.append(first + self.window)
+            times.append(first + self.locate)
         if self.waiting:
             since = self.started_at if self.started_at is not None else self.waiting[0][0]
             times.append(since + self.window)
