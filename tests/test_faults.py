@@ -110,8 +110,10 @@ def slow_model(path: str, matmuls: int = 6) -> str:
     softmax = next(n for n in graph.node if "probs" in n.output)
     softmax.output[0] = "probs_fast"
     rng = np.random.default_rng(0)
+    x = next(i for i in graph.input if i.name == "x")
+    width = x.type.tensor_type.shape.dim[1].dim_value  # the model's vocabulary size
     graph.initializer.extend([
-        numpy_helper.from_array((rng.standard_normal((312, 1200)) * 0.01).astype(np.float32),
+        numpy_helper.from_array((rng.standard_normal((width, 1200)) * 0.01).astype(np.float32),
                                 "slow_w1"),
         numpy_helper.from_array((rng.standard_normal((1200, 1200)) * 0.01).astype(np.float32),
                                 "slow_w2"),
