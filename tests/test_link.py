@@ -81,7 +81,7 @@ def test_trading_follows_the_session_tempo_phase_and_bars():
     # the daemon starts at 100 BPM; the peer's session is at 160, then 120
     out = session("--bpm", "160", "--new-bpm", "120", "--seconds", "9", "--mode", "trade",
                   "--daemon-arg=--trade-bars", "--daemon-arg=1", "--daemon-arg=--density",
-                  "--daemon-arg=1")
+                  "--daemon-arg=1", "--daemon-arg=--swing", "--daemon-arg=0")  # on the grid
     assert out["exit"] == 0, out["stderr"]
     ev = out["events"]
     before = grid_errors_ms(out, ev["measure"], ev["tempo"])
