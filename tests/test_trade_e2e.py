@@ -21,8 +21,11 @@ def test_trade_answers_land_on_the_bar_line_over_the_chart_and_stay_in_their_tur
     for err in res.first_errors_ms:  # (the bench measures how close: python -m bench)
         assert abs(err) < quarter_beat_ms, res.first_errors_ms
     assert res.overlaps == 0  # nothing sounds in the musician's turns
-    assert res.strong >= 3 and res.strong_tones / res.strong >= 0.5, (res.strong_tones,
-                                                                       res.strong)
+    # How many of the answers' notes on beats 1 and 3 are chord tones is measured, not
+    # asserted, here: two 2-bar answers give 2 to 8 such notes, too few for a share (the
+    # model aims at the soloists' ~0.55, not 0.65 as the old search did). python -m bench
+    # --only band measures it over many trades.
+    assert res.strong >= 2, res.stderr
     assert res.hanging == set() and res.closed, res.stderr
 
 
