@@ -94,8 +94,7 @@ class Improviser:
             self.emit("state", value.value)
 
     def emit(self, kind: str, value) -> None:
-        """Tell listeners (OSC state out, a controller's LEDs) what changed; they must be
-        quick: they run on the daemon's loop."""
+        """Tell listeners (OSC state out, LEDs) what changed; quick: on the daemon's loop."""
         for listener in self.listeners:
             listener(kind, value)
 
@@ -143,8 +142,7 @@ class Improviser:
 
     # --- controls (each applies itself; see controls.py) --------------------------------
     def set_control(self, name: str, value, t: float, why: str = "") -> None:
-        """A live control to its own value (the CC path scales first; OSC sends values
-        directly)."""
+        """A live control to its own value (CC values are scaled first, OSC's are not)."""
         BY_NAME[name].apply(self, value, t, why)
 
     def end_phrase(self, now: float) -> None:
